@@ -1,0 +1,184 @@
+//! Helpers for tests that use real software on loopback.
+//!
+//! - [`shared_dir`] locates the shared test corpus (`EMBER_SHARED_DIR`, else `../shared`
+//!   beside the workspace).
+//! - [`free_port`] picks a free 127.0.0.1 port.
+//! - [`Peer`] runs a process and kills it by pid when dropped.
+//! - [`http_get`]/[`http_post`] are a tiny blocking HTTP/1.1 client for test assertions.
+#![deny(missing_docs)]
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The shared test corpus directory. Panics with a clear message when it is missing,
+/// so a missing corpus is a failure, never a silent skip.
+pub fn shared_dir() -> PathBuf {
+    let dir = std::env::var_os("EMBER_SHARED_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared"));
+    assert!(
+        dir.is_dir(),
+        "shared test corpus not found at {} (set EMBER_SHARED_DIR)",
+        dir.display()
+    );
+    dir
+}
+
+/// A free TCP port on 127.0.0.1.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("bind an ephemeral loopback port")
+}
+
+/// Looks up `name` on PATH; tests that need a peer fail with this message when it is absent.
+pub fn require_binary(name: &str) -> PathBuf {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .map(|d| d.join(name))
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| panic!("{name} not found on PATH: run .ci/install-peers"))
+}
+
+/// A child process that is killed (by pid) and reaped when dropped.
+pub struct Peer {
+    name: String,
+    child: Child,
+    /// A scratch directory owned by the peer (data dir, config), removed on drop.
+    pub dir: tempfile::TempDir,
+    log: PathBuf,
+}
+
+impl Peer {
+    /// Starts `program` with `args`; stdout and stderr go to a log file in the peer's dir.
+    pub fn start(name: &str, program: impl AsRef<Path>, args: &[String], dir: tempfile::TempDir) -> Peer {
+        let log = dir.path().join(format!("{name}.log"));
+        let out = std::fs::File::create(&log).expect("create peer log");
+        let err = out.try_clone().expect("clone peer log");
+        let child = Command::new(program.as_ref())
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(out)
+            .stderr(err)
+            .spawn()
+            .unwrap_or_else(|e| panic!("start {name} ({}): {e}", program.as_ref().display()));
+        Peer { name: name.to_string(), child, dir, log }
+    }
+
+    /// Waits until `url` answers 200, or panics with the peer's log after `timeout`.
+    pub fn wait_ready(&mut self, url: &str, timeout: Duration) {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Ok((200, _)) = http_get(url) {
+                return;
+            }
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!("{} exited with {status} before ready:\n{}", self.name, self.log_text());
+            }
+            if Instant::now() > deadline {
+                panic!("{} not ready at {url} after {timeout:?}:\n{}", self.name, self.log_text());
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Everything the peer has logged so far.
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Sends SIGTERM and waits up to `timeout` for the process to exit; returns whether it did.
+    pub fn terminate(&mut self, timeout: Duration) -> bool {
+        let _ = Command::new("kill").arg("-TERM").arg(self.pid().to_string()).status();
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        false
+    }
+}
+
+impl Drop for Peer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A blocking HTTP GET; returns status and body.
+pub fn http_get(url: &str) -> std::io::Result<(u16, String)> {
+    http_request("GET", url, &[], &[])
+}
+
+/// A blocking HTTP POST with the given headers and body; returns status and body.
+pub fn http_post(url: &str, headers: &[(&str, &str)], body: &[u8]) -> std::io::Result<(u16, String)> {
+    http_request("POST", url, headers, body)
+}
+
+fn http_request(method: &str, url: &str, headers: &[(&str, &str)], body: &[u8]) -> std::io::Result<(u16, String)> {
+    let rest = url
+        .strip_prefix("http://")
+        .ok_or_else(|| std::io::Error::other("only http:// URLs"))?;
+    let (host, path) = rest.split_once('/').map(|(h, p)| (h, format!("/{p}"))).unwrap_or((rest, "/".into()));
+    let mut stream = TcpStream::connect(host)?;
+    stream.set_read_timeout(Some(Duration::from_secs(30)))?;
+    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str("\r\n");
+    stream.write_all(req.as_bytes())?;
+    stream.write_all(body)?;
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw)?;
+    let text = String::from_utf8_lossy(&raw);
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| std::io::Error::other(format!("bad response: {head}")))?;
+    let body = if head.to_ascii_lowercase().contains("transfer-encoding: chunked") {
+        dechunk(body)
+    } else {
+        body.to_string()
+    };
+    Ok((status, body))
+}
+
+fn dechunk(mut s: &str) -> String {
+    let mut out = String::new();
+    while let Some((size, rest)) = s.split_once("\r\n") {
+        let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+        if n == 0 || rest.len() < n {
+            break;
+        }
+        out.push_str(&rest[..n]);
+        s = rest[n..].trim_start_matches("\r\n");
+    }
+    out
+}
+
+/// Polls `check` every 200 ms until it returns `Some`, or panics with `what` after `timeout`.
+pub fn eventually<T>(what: &str, timeout: Duration, mut check: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(v) = check() {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "timed out after {timeout:?} waiting for {what}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
