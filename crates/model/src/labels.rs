@@ -23,7 +23,9 @@ impl Labels {
     }
 
     /// Builds a label set from pairs in any order. Later duplicates win; empty values are dropped.
-    pub fn from_pairs<N: Into<String>, V: Into<String>>(pairs: impl IntoIterator<Item = (N, V)>) -> Self {
+    pub fn from_pairs<N: Into<String>, V: Into<String>>(
+        pairs: impl IntoIterator<Item = (N, V)>,
+    ) -> Self {
         let mut b = LabelsBuilder::default();
         for (n, v) in pairs {
             b.set(n.into(), v.into());
@@ -66,12 +68,20 @@ impl Labels {
 
     /// A builder that starts from these labels.
     pub fn to_builder(&self) -> LabelsBuilder {
-        LabelsBuilder { labels: self.0.clone() }
+        LabelsBuilder {
+            labels: self.0.clone(),
+        }
     }
 
     /// A copy without the metric name.
     pub fn without_metric_name(&self) -> Labels {
-        Labels(self.0.iter().filter(|l| l.name != METRIC_NAME).cloned().collect())
+        Labels(
+            self.0
+                .iter()
+                .filter(|l| l.name != METRIC_NAME)
+                .cloned()
+                .collect(),
+        )
     }
 }
 
@@ -120,7 +130,10 @@ impl LabelsBuilder {
 
     /// The current value of `name`.
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.labels.iter().find(|l| l.name == name).map(|l| l.value.as_str())
+        self.labels
+            .iter()
+            .find(|l| l.name == name)
+            .map(|l| l.value.as_str())
     }
 
     /// Keeps only the labels for which `keep` returns true.
@@ -138,7 +151,8 @@ impl LabelsBuilder {
     pub fn build(mut self) -> Labels {
         self.labels.retain(|l| !l.value.is_empty());
         self.labels.sort_by(|a, b| a.name.cmp(&b.name));
-        self.labels.dedup_by(|later, earlier| later.name == earlier.name);
+        self.labels
+            .dedup_by(|later, earlier| later.name == earlier.name);
         Labels(self.labels)
     }
 }
@@ -164,7 +178,10 @@ mod tests {
     #[test]
     fn from_pairs_sorts_dedups_and_drops_empty() {
         let l = Labels::from_pairs([("b", "2"), ("a", "1"), ("c", ""), ("b", "3")]);
-        let names: Vec<_> = l.iter().map(|l| (l.name.as_str(), l.value.as_str())).collect();
+        let names: Vec<_> = l
+            .iter()
+            .map(|l| (l.name.as_str(), l.value.as_str()))
+            .collect();
         assert_eq!(names, vec![("a", "1"), ("b", "3")]);
         assert_eq!(l.get("b"), Some("3"));
         assert_eq!(l.get("c"), None);

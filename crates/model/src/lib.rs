@@ -14,7 +14,9 @@ mod matcher;
 mod regex;
 mod sample;
 
-pub use labels::{Label, Labels, LabelsBuilder, METRIC_NAME, is_valid_label_name, is_valid_metric_name};
+pub use labels::{
+    Label, Labels, LabelsBuilder, METRIC_NAME, is_valid_label_name, is_valid_metric_name,
+};
 pub use matcher::{MatchType, Matcher};
 pub use regex::{PromRegex, RegexError};
 pub use sample::{STALE_NAN, Timestamp, is_stale_nan, now_millis};

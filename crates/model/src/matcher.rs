@@ -39,13 +39,22 @@ pub struct Matcher {
 
 impl Matcher {
     /// Builds a matcher, compiling the pattern for regex operators.
-    pub fn new(kind: MatchType, name: impl Into<String>, value: impl Into<String>) -> Result<Self, RegexError> {
+    pub fn new(
+        kind: MatchType,
+        name: impl Into<String>,
+        value: impl Into<String>,
+    ) -> Result<Self, RegexError> {
         let value = value.into();
         let re = match kind {
             MatchType::Regex | MatchType::NotRegex => Some(PromRegex::new(&value)?),
             _ => None,
         };
-        Ok(Matcher { name: name.into(), kind, value, re })
+        Ok(Matcher {
+            name: name.into(),
+            kind,
+            value,
+            re,
+        })
     }
 
     /// True when `value` (empty when the label is absent) satisfies the matcher.
@@ -81,7 +90,11 @@ mod tests {
         assert!(eq.matches("node") && !eq.matches("nodes"));
         let re = Matcher::new(MatchType::NotRegex, "job", "no.*").unwrap();
         assert!(!re.matches("node") && re.matches("x"));
-        assert!(Matcher::new(MatchType::Regex, "a", ".*").unwrap().matches_empty());
+        assert!(
+            Matcher::new(MatchType::Regex, "a", ".*")
+                .unwrap()
+                .matches_empty()
+        );
         assert_eq!(eq.to_string(), "job=\"node\"");
     }
 }

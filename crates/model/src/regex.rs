@@ -23,9 +23,16 @@ impl PromRegex {
     /// Compiles `pattern` with Prometheus's anchoring and Go RE2 character classes.
     pub fn new(pattern: &str) -> Result<Self, RegexError> {
         let translated = translate_go_syntax(pattern);
-        let re = regex::Regex::new(&format!("^(?s:{translated})$"))
-            .map_err(|e| RegexError(format!("error parsing regexp: {}", first_line(&e.to_string()))))?;
-        Ok(PromRegex { source: pattern.to_string(), re })
+        let re = regex::Regex::new(&format!("^(?s:{translated})$")).map_err(|e| {
+            RegexError(format!(
+                "error parsing regexp: {}",
+                first_line(&e.to_string())
+            ))
+        })?;
+        Ok(PromRegex {
+            source: pattern.to_string(),
+            re,
+        })
     }
 
     /// The pattern as the user wrote it.

@@ -89,10 +89,21 @@ pub trait Appendable: Send + Sync {
 pub trait Appender: Send {
     /// Adds a float sample (a staleness marker is [`ember_model::STALE_NAN`]).
     /// Returns the series ref to pass back next time.
-    fn append(&mut self, series_ref: SeriesRef, labels: &Labels, t: Timestamp, v: f64) -> Result<SeriesRef, AppendError>;
+    fn append(
+        &mut self,
+        series_ref: SeriesRef,
+        labels: &Labels,
+        t: Timestamp,
+        v: f64,
+    ) -> Result<SeriesRef, AppendError>;
 
     /// Records metadata for the series' metric family.
-    fn update_metadata(&mut self, series_ref: SeriesRef, labels: &Labels, metadata: &Metadata) -> Result<SeriesRef, AppendError>;
+    fn update_metadata(
+        &mut self,
+        series_ref: SeriesRef,
+        labels: &Labels,
+        metadata: &Metadata,
+    ) -> Result<SeriesRef, AppendError>;
 
     /// Makes every accepted sample visible atomically. Once this returns `Ok`, the samples
     /// are durable as far as the storage promises durability.

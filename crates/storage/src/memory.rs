@@ -32,14 +32,20 @@ impl Inner {
     }
 
     fn last_sample(&self, series_ref: SeriesRef) -> Option<(Timestamp, f64)> {
-        self.series[(series_ref - 1) as usize].samples.last().copied()
+        self.series[(series_ref - 1) as usize]
+            .samples
+            .last()
+            .copied()
     }
 
     fn get_or_create(&mut self, labels: &Labels) -> SeriesRef {
         if let Some(&r) = self.refs.get(labels) {
             return r;
         }
-        self.series.push(MemSeries { labels: labels.clone(), samples: Vec::new() });
+        self.series.push(MemSeries {
+            labels: labels.clone(),
+            samples: Vec::new(),
+        });
         let r = self.series.len() as SeriesRef;
         self.refs.insert(labels.clone(), r);
         r
@@ -64,7 +70,10 @@ impl MemStorage {
         let mut all: Vec<Series> = inner
             .series
             .iter()
-            .map(|s| Series { labels: s.labels.clone(), samples: s.samples.clone() })
+            .map(|s| Series {
+                labels: s.labels.clone(),
+                samples: s.samples.clone(),
+            })
             .collect();
         all.sort_by(|a, b| a.labels.cmp(&b.labels));
         all
@@ -77,13 +86,22 @@ impl MemStorage {
 
     /// The metadata last recorded for a metric family name.
     pub fn metadata(&self, metric: &str) -> Option<Metadata> {
-        self.inner.read().expect("memory storage lock").metadata.get(metric).cloned()
+        self.inner
+            .read()
+            .expect("memory storage lock")
+            .metadata
+            .get(metric)
+            .cloned()
     }
 }
 
 impl Appendable for MemStorage {
     fn appender(&self) -> Box<dyn Appender> {
-        Box::new(MemAppender { storage: self.clone(), pending: Vec::new(), metadata: Vec::new() })
+        Box::new(MemAppender {
+            storage: self.clone(),
+            pending: Vec::new(),
+            metadata: Vec::new(),
+        })
     }
 }
 
@@ -101,14 +119,30 @@ struct MemAppender {
 
 impl MemAppender {
     /// The newest sample this transaction or the store holds for `labels`.
-    fn newest(&self, inner: &Inner, series_ref: Option<SeriesRef>, labels: &Labels) -> Option<(Timestamp, f64)> {
-        let pending = self.pending.iter().rev().find(|p| &p.labels == labels).map(|p| (p.t, p.v));
+    fn newest(
+        &self,
+        inner: &Inner,
+        series_ref: Option<SeriesRef>,
+        labels: &Labels,
+    ) -> Option<(Timestamp, f64)> {
+        let pending = self
+            .pending
+            .iter()
+            .rev()
+            .find(|p| &p.labels == labels)
+            .map(|p| (p.t, p.v));
         pending.or_else(|| series_ref.and_then(|r| inner.last_sample(r)))
     }
 }
 
 impl Appender for MemAppender {
-    fn append(&mut self, series_ref: SeriesRef, labels: &Labels, t: Timestamp, v: f64) -> Result<SeriesRef, AppendError> {
+    fn append(
+        &mut self,
+        series_ref: SeriesRef,
+        labels: &Labels,
+        t: Timestamp,
+        v: f64,
+    ) -> Result<SeriesRef, AppendError> {
         if labels.is_empty() {
             return Err(AppendError::InvalidLabels("empty label set".into()));
         }
@@ -126,11 +160,20 @@ impl Appender for MemAppender {
             }
         }
         drop(inner);
-        self.pending.push(PendingSample { labels: labels.clone(), t, v });
+        self.pending.push(PendingSample {
+            labels: labels.clone(),
+            t,
+            v,
+        });
         Ok(known.unwrap_or(0))
     }
 
-    fn update_metadata(&mut self, series_ref: SeriesRef, labels: &Labels, metadata: &Metadata) -> Result<SeriesRef, AppendError> {
+    fn update_metadata(
+        &mut self,
+        series_ref: SeriesRef,
+        labels: &Labels,
+        metadata: &Metadata,
+    ) -> Result<SeriesRef, AppendError> {
         let name = labels.metric_name().unwrap_or_default().to_string();
         self.metadata.push((name, metadata.clone()));
         Ok(series_ref)
@@ -156,8 +199,16 @@ impl Appender for MemAppender {
 }
 
 impl Queryable for MemStorage {
-    fn querier(&self, mint: Timestamp, maxt: Timestamp) -> Result<Box<dyn Querier + '_>, StorageError> {
-        Ok(Box::new(MemQuerier { storage: self, mint, maxt }))
+    fn querier(
+        &self,
+        mint: Timestamp,
+        maxt: Timestamp,
+    ) -> Result<Box<dyn Querier + '_>, StorageError> {
+        Ok(Box::new(MemQuerier {
+            storage: self,
+            mint,
+            maxt,
+        }))
     }
 }
 
@@ -168,17 +219,27 @@ struct MemQuerier<'a> {
 }
 
 fn matches_all(labels: &Labels, matchers: &[Matcher]) -> bool {
-    matchers.iter().all(|m| m.matches(labels.get(&m.name).unwrap_or("")))
+    matchers
+        .iter()
+        .all(|m| m.matches(labels.get(&m.name).unwrap_or("")))
 }
 
 impl MemQuerier<'_> {
-    fn matching<T>(&self, matchers: &[Matcher], mut f: impl FnMut(&MemSeries) -> Option<T>) -> Vec<T> {
+    fn matching<T>(
+        &self,
+        matchers: &[Matcher],
+        mut f: impl FnMut(&MemSeries) -> Option<T>,
+    ) -> Vec<T> {
         let inner = self.storage.inner.read().expect("memory storage lock");
         inner
             .series
             .iter()
             .filter(|s| matches_all(&s.labels, matchers))
-            .filter(|s| s.samples.iter().any(|&(t, _)| t >= self.mint && t <= self.maxt))
+            .filter(|s| {
+                s.samples
+                    .iter()
+                    .any(|&(t, _)| t >= self.mint && t <= self.maxt)
+            })
             .filter_map(&mut f)
             .collect()
     }
@@ -187,8 +248,16 @@ impl MemQuerier<'_> {
 impl Querier for MemQuerier<'_> {
     fn select(&self, matchers: &[Matcher]) -> Result<Vec<Series>, StorageError> {
         let mut out = self.matching(matchers, |s| {
-            let samples = s.samples.iter().copied().filter(|&(t, _)| t >= self.mint && t <= self.maxt).collect();
-            Some(Series { labels: s.labels.clone(), samples })
+            let samples = s
+                .samples
+                .iter()
+                .copied()
+                .filter(|&(t, _)| t >= self.mint && t <= self.maxt)
+                .collect();
+            Some(Series {
+                labels: s.labels.clone(),
+                samples,
+            })
         });
         out.sort_by(|a, b| a.labels.cmp(&b.labels));
         Ok(out)
@@ -242,13 +311,28 @@ mod tests {
         let s = MemStorage::new();
         let mut app = s.appender();
         app.append(0, &lbls("a"), 10, 1.0).unwrap();
-        assert_eq!(app.append(0, &lbls("a"), 5, 1.0), Err(AppendError::OutOfOrder));
-        assert_eq!(app.append(0, &lbls("a"), 10, 2.0), Err(AppendError::DuplicateTimestamp));
-        assert!(app.append(0, &lbls("a"), 10, 1.0).is_ok(), "same value at same timestamp is ignored");
+        assert_eq!(
+            app.append(0, &lbls("a"), 5, 1.0),
+            Err(AppendError::OutOfOrder)
+        );
+        assert_eq!(
+            app.append(0, &lbls("a"), 10, 2.0),
+            Err(AppendError::DuplicateTimestamp)
+        );
+        assert!(
+            app.append(0, &lbls("a"), 10, 1.0).is_ok(),
+            "same value at same timestamp is ignored"
+        );
         app.commit().unwrap();
         let mut app = s.appender();
-        assert_eq!(app.append(0, &lbls("a"), 9, 1.0), Err(AppendError::OutOfOrder));
-        assert_eq!(app.append(0, &Labels::empty(), 9, 1.0), Err(AppendError::InvalidLabels("empty label set".into())));
+        assert_eq!(
+            app.append(0, &lbls("a"), 9, 1.0),
+            Err(AppendError::OutOfOrder)
+        );
+        assert_eq!(
+            app.append(0, &Labels::empty(), 9, 1.0),
+            Err(AppendError::InvalidLabels("empty label set".into()))
+        );
     }
 
     #[test]

@@ -17,7 +17,11 @@ pub struct Series {
 /// Hands out queriers. Implementations are shared between threads.
 pub trait Queryable: Send + Sync {
     /// A querier over the inclusive range `[mint, maxt]`.
-    fn querier(&self, mint: Timestamp, maxt: Timestamp) -> Result<Box<dyn Querier + '_>, StorageError>;
+    fn querier(
+        &self,
+        mint: Timestamp,
+        maxt: Timestamp,
+    ) -> Result<Box<dyn Querier + '_>, StorageError>;
 }
 
 /// Reads a consistent view of committed data.
