@@ -55,7 +55,12 @@ pub struct Peer {
 
 impl Peer {
     /// Starts `program` with `args`; stdout and stderr go to a log file in the peer's dir.
-    pub fn start(name: &str, program: impl AsRef<Path>, args: &[String], dir: tempfile::TempDir) -> Peer {
+    pub fn start(
+        name: &str,
+        program: impl AsRef<Path>,
+        args: &[String],
+        dir: tempfile::TempDir,
+    ) -> Peer {
         let log = dir.path().join(format!("{name}.log"));
         let out = std::fs::File::create(&log).expect("create peer log");
         let err = out.try_clone().expect("clone peer log");
@@ -66,7 +71,12 @@ impl Peer {
             .stderr(err)
             .spawn()
             .unwrap_or_else(|e| panic!("start {name} ({}): {e}", program.as_ref().display()));
-        Peer { name: name.to_string(), child, dir, log }
+        Peer {
+            name: name.to_string(),
+            child,
+            dir,
+            log,
+        }
     }
 
     /// Waits until `url` answers 200, or panics with the peer's log after `timeout`.
@@ -77,10 +87,18 @@ impl Peer {
                 return;
             }
             if let Ok(Some(status)) = self.child.try_wait() {
-                panic!("{} exited with {status} before ready:\n{}", self.name, self.log_text());
+                panic!(
+                    "{} exited with {status} before ready:\n{}",
+                    self.name,
+                    self.log_text()
+                );
             }
             if Instant::now() > deadline {
-                panic!("{} not ready at {url} after {timeout:?}:\n{}", self.name, self.log_text());
+                panic!(
+                    "{} not ready at {url} after {timeout:?}:\n{}",
+                    self.name,
+                    self.log_text()
+                );
             }
             std::thread::sleep(Duration::from_millis(100));
         }
@@ -98,7 +116,10 @@ impl Peer {
 
     /// Sends SIGTERM and waits up to `timeout` for the process to exit; returns whether it did.
     pub fn terminate(&mut self, timeout: Duration) -> bool {
-        let _ = Command::new("kill").arg("-TERM").arg(self.pid().to_string()).status();
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.pid().to_string())
+            .status();
         let deadline = Instant::now() + timeout;
         while Instant::now() < deadline {
             if let Ok(Some(_)) = self.child.try_wait() {
@@ -123,18 +144,33 @@ pub fn http_get(url: &str) -> std::io::Result<(u16, String)> {
 }
 
 /// A blocking HTTP POST with the given headers and body; returns status and body.
-pub fn http_post(url: &str, headers: &[(&str, &str)], body: &[u8]) -> std::io::Result<(u16, String)> {
+pub fn http_post(
+    url: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> std::io::Result<(u16, String)> {
     http_request("POST", url, headers, body)
 }
 
-fn http_request(method: &str, url: &str, headers: &[(&str, &str)], body: &[u8]) -> std::io::Result<(u16, String)> {
+fn http_request(
+    method: &str,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> std::io::Result<(u16, String)> {
     let rest = url
         .strip_prefix("http://")
         .ok_or_else(|| std::io::Error::other("only http:// URLs"))?;
-    let (host, path) = rest.split_once('/').map(|(h, p)| (h, format!("/{p}"))).unwrap_or((rest, "/".into()));
+    let (host, path) = rest
+        .split_once('/')
+        .map(|(h, p)| (h, format!("/{p}")))
+        .unwrap_or((rest, "/".into()));
     let mut stream = TcpStream::connect(host)?;
     stream.set_read_timeout(Some(Duration::from_secs(30)))?;
-    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
+    let mut req = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
     for (k, v) in headers {
         req.push_str(&format!("{k}: {v}\r\n"));
     }
@@ -150,7 +186,10 @@ fn http_request(method: &str, url: &str, headers: &[(&str, &str)], body: &[u8]) 
         .nth(1)
         .and_then(|s| s.parse().ok())
         .ok_or_else(|| std::io::Error::other(format!("bad response: {head}")))?;
-    let body = if head.to_ascii_lowercase().contains("transfer-encoding: chunked") {
+    let body = if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
         dechunk(body)
     } else {
         body.to_string()
@@ -178,7 +217,10 @@ pub fn eventually<T>(what: &str, timeout: Duration, mut check: impl FnMut() -> O
         if let Some(v) = check() {
             return v;
         }
-        assert!(Instant::now() < deadline, "timed out after {timeout:?} waiting for {what}");
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {timeout:?} waiting for {what}"
+        );
         std::thread::sleep(Duration::from_millis(200));
     }
 }

@@ -1,0 +1,43 @@
+//! The `ember` binary: flags in, services wired, errors reported once.
+
+mod cli;
+mod logging;
+mod server;
+
+use clap::Parser;
+
+fn main() -> std::process::ExitCode {
+    let cli = cli::Cli::parse();
+    match cli.command {
+        cli::Command::Server(flags) => {
+            logging::init(&flags.log_level, &flags.log_format);
+            match server::run(flags) {
+                Ok(()) => std::process::ExitCode::SUCCESS,
+                Err(e) => {
+                    tracing::error!("{e:#}");
+                    std::process::ExitCode::FAILURE
+                }
+            }
+        }
+        cli::Command::Check(cli::Check::Config { files }) => {
+            let mut ok = true;
+            for file in files {
+                let report = ember_config::check_config(&file);
+                let passed = report.is_success();
+                for line in report.lines() {
+                    if passed {
+                        println!("{line}")
+                    } else {
+                        eprintln!("{line}")
+                    }
+                }
+                ok &= passed;
+            }
+            if ok {
+                std::process::ExitCode::SUCCESS
+            } else {
+                std::process::ExitCode::FAILURE
+            }
+        }
+    }
+}

@@ -1,0 +1,335 @@
+//! `ember server` as a user runs it: the real binary on loopback, talking to a real
+//! Prometheus 2.42 where a peer is involved.
+
+use ember_testkit::{Peer, eventually, free_port, http_get, http_post, require_binary};
+use std::path::Path;
+use std::time::Duration;
+
+struct Ember {
+    peer: Peer,
+    base: String,
+}
+
+fn start_ember(config: Option<&str>, extra: &[&str]) -> Ember {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let mut args = vec![
+        "server".to_string(),
+        format!("--web.listen-address=127.0.0.1:{port}"),
+        format!("--storage.tsdb.path={}", dir.path().join("data").display()),
+    ];
+    if let Some(yaml) = config {
+        let path = dir.path().join("ember.yml");
+        std::fs::write(&path, yaml).unwrap();
+        args.push(format!("--config.file={}", path.display()));
+    }
+    args.extend(extra.iter().map(|s| s.to_string()));
+    let mut peer = Peer::start("ember", env!("CARGO_BIN_EXE_ember"), &args, dir);
+    let base = format!("http://127.0.0.1:{port}");
+    peer.wait_ready(&format!("{base}/-/ready"), Duration::from_secs(20));
+    Ember { peer, base }
+}
+
+impl Ember {
+    fn config_path(&self) -> std::path::PathBuf {
+        self.peer.dir.path().join("ember.yml")
+    }
+
+    fn get(&self, path: &str) -> (u16, String) {
+        http_get(&format!("{}{path}", self.base)).expect("ember answers")
+    }
+
+    fn targets(&self) -> serde_json::Value {
+        let (status, body) = self.get("/api/v1/targets");
+        assert_eq!(status, 200, "{body}");
+        serde_json::from_str(&body).unwrap()
+    }
+
+    fn pools(&self) -> Vec<String> {
+        let mut pools: Vec<String> = self.targets()["data"]["activeTargets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["scrapePool"].as_str().unwrap().to_string())
+            .collect();
+        pools.dedup();
+        pools
+    }
+}
+
+/// The value of an unlabelled sample in a text exposition, if present.
+fn metric_value(body: &str, name: &str) -> Option<f64> {
+    body.lines().find_map(|l| {
+        l.strip_prefix(name)?
+            .strip_prefix(' ')?
+            .split(' ')
+            .next()?
+            .parse()
+            .ok()
+    })
+}
+
+#[test]
+fn embedded_default_scrapes_itself() {
+    let ember = start_ember(None, &[]);
+    assert_eq!(ember.get("/-/healthy").0, 200);
+    let t = ember.targets();
+    let active = t["data"]["activeTargets"].as_array().unwrap();
+    assert_eq!(active.len(), 1);
+    assert_eq!(active[0]["labels"]["job"], "prometheus");
+    assert_eq!(active[0]["scrapeInterval"], "15s");
+    let (_, metrics) = ember.get("/metrics");
+    assert_eq!(
+        metric_value(&metrics, "prometheus_config_last_reload_successful"),
+        Some(1.0)
+    );
+    assert!(metrics.contains("process_resident_memory_bytes"));
+    assert!(
+        ember.peer.dir.path().join("data").is_dir(),
+        "storage directory created"
+    );
+}
+
+#[test]
+fn prometheus_remote_write_is_stored() {
+    let ember = start_ember(
+        Some("scrape_configs: []\n"),
+        &["--web.enable-remote-write-receiver"],
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let yaml = format!(
+        "global: {{scrape_interval: 1s}}\nscrape_configs:\n  - job_name: prometheus\n    static_configs: [{{targets: ['127.0.0.1:{port}']}}]\nremote_write:\n  - url: {}/api/v1/write\n    queue_config: {{batch_send_deadline: 1s}}\n",
+        ember.base
+    );
+    std::fs::write(dir.path().join("p.yml"), yaml).unwrap();
+    let args = vec![
+        format!("--config.file={}", dir.path().join("p.yml").display()),
+        format!("--storage.tsdb.path={}", dir.path().join("data").display()),
+        format!("--web.listen-address=127.0.0.1:{port}"),
+    ];
+    let mut prometheus = Peer::start("prometheus", require_binary("prometheus"), &args, dir);
+    let prom = format!("http://127.0.0.1:{port}");
+    prometheus.wait_ready(&format!("{prom}/-/ready"), Duration::from_secs(30));
+
+    let sent = eventually(
+        "Prometheus to send samples",
+        Duration::from_secs(60),
+        || {
+            let (_, body) = http_get(&format!("{prom}/metrics")).ok()?;
+            let sent = body
+                .lines()
+                .find(|l| l.starts_with("prometheus_remote_storage_samples_total{"))?
+                .rsplit(' ')
+                .next()?
+                .parse::<f64>()
+                .ok()?;
+            (sent > 100.0).then_some(body)
+        },
+    );
+    for failed in [
+        "prometheus_remote_storage_samples_failed_total{",
+        "prometheus_remote_storage_samples_dropped_total{",
+    ] {
+        let line = sent
+            .lines()
+            .find(|l| l.starts_with(failed))
+            .unwrap_or_else(|| panic!("{failed} present"));
+        assert!(line.ends_with(" 0"), "Prometheus reports failures: {line}");
+    }
+
+    let selector =
+        format!("match[]=%7Bjob%3D%22prometheus%22%2Cinstance%3D%22127.0.0.1%3A{port}%22%7D");
+    let federated = eventually(
+        "remote-written series to be queryable",
+        Duration::from_secs(30),
+        || {
+            let (status, body) = ember.get(&format!("/federate?{selector}"));
+            (status == 200
+                && body.contains("\nup{")
+                && body.contains("prometheus_tsdb_head_series{"))
+            .then_some(body)
+        },
+    );
+    let up_line = federated.lines().find(|l| l.starts_with("up{")).unwrap();
+    assert!(
+        up_line.contains(" 1 "),
+        "up is 1 in what Prometheus sent: {up_line}"
+    );
+    prometheus.terminate(Duration::from_secs(10));
+}
+
+#[test]
+fn remote_write_receiver_refuses_garbage_and_is_off_by_default() {
+    let off = start_ember(Some("scrape_configs: []\n"), &[]);
+    let (status, _) = http_post(&format!("{}/api/v1/write", off.base), &[], b"x").unwrap();
+    assert_eq!(status, 404);
+    let on = start_ember(
+        Some("scrape_configs: []\n"),
+        &["--web.enable-remote-write-receiver"],
+    );
+    let (status, body) = http_post(
+        &format!("{}/api/v1/write", on.base),
+        &[("Content-Encoding", "snappy")],
+        b"garbage",
+    )
+    .unwrap();
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body.contains("snappy") || body.contains("protobuf"),
+        "{body}"
+    );
+}
+
+fn write_config(path: &Path, yaml: &str) {
+    std::fs::write(path, yaml).unwrap();
+}
+
+#[test]
+fn reload_applies_good_configs_and_refuses_bad_ones() {
+    let first =
+        "scrape_configs:\n  - job_name: one\n    static_configs: [{targets: ['127.0.0.1:1']}]\n";
+    let ember = start_ember(Some(first), &["--web.enable-lifecycle"]);
+    assert_eq!(ember.pools(), vec!["one"]);
+
+    // A typo: refused with line and column; the running config stays.
+    write_config(
+        &ember.config_path(),
+        "scrape_configs:\n  - job_name: two\n    scrape_intervl: 5s\n",
+    );
+    let (status, body) = http_post(&format!("{}/-/reload", ember.base), &[], b"").unwrap();
+    assert_eq!(status, 500, "{body}");
+    assert!(
+        body.contains("line 3") && body.contains("column 5"),
+        "error names the position: {body}"
+    );
+    assert_eq!(ember.pools(), vec!["one"]);
+    let (_, metrics) = ember.get("/metrics");
+    assert_eq!(
+        metric_value(&metrics, "prometheus_config_last_reload_successful"),
+        Some(0.0)
+    );
+
+    // A good config via POST /-/reload.
+    let second =
+        "scrape_configs:\n  - job_name: two\n    static_configs: [{targets: ['127.0.0.1:2']}]\n";
+    write_config(&ember.config_path(), second);
+    let (status, body) = http_post(&format!("{}/-/reload", ember.base), &[], b"").unwrap();
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(ember.pools(), vec!["two"]);
+    let (_, metrics) = ember.get("/metrics");
+    assert_eq!(
+        metric_value(&metrics, "prometheus_config_last_reload_successful"),
+        Some(1.0)
+    );
+
+    // And via SIGHUP.
+    write_config(&ember.config_path(), &second.replace("two", "three"));
+    std::process::Command::new("kill")
+        .arg("-HUP")
+        .arg(ember.peer.pid().to_string())
+        .status()
+        .unwrap();
+    eventually("SIGHUP reload", Duration::from_secs(10), || {
+        (ember.pools() == vec!["three"]).then_some(())
+    });
+}
+
+#[test]
+fn lifecycle_endpoints_need_the_flag() {
+    let ember = start_ember(Some("scrape_configs: []\n"), &[]);
+    let (status, _) = http_post(&format!("{}/-/reload", ember.base), &[], b"").unwrap();
+    assert_eq!(status, 403);
+}
+
+#[test]
+fn file_sd_changes_are_picked_up_without_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let sd = dir.path().join("targets.json");
+    std::fs::write(&sd, r#"[{"targets":["127.0.0.1:1"],"labels":{"env":"a"}}]"#).unwrap();
+    let yaml = format!(
+        "scrape_configs:\n  - job_name: files\n    file_sd_configs: [{{files: ['{}']}}]\n",
+        sd.display()
+    );
+    let ember = start_ember(Some(&yaml), &[]);
+    let instances = || -> Vec<String> {
+        let t = ember.targets();
+        t["data"]["activeTargets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["labels"]["instance"].as_str().unwrap().to_string())
+            .collect()
+    };
+    eventually("first file SD target", Duration::from_secs(10), || {
+        (instances() == vec!["127.0.0.1:1"]).then_some(())
+    });
+    std::fs::write(&sd, r#"[{"targets":["127.0.0.1:1","127.0.0.1:2"]}]"#).unwrap();
+    let later = std::time::SystemTime::now() + Duration::from_secs(5);
+    std::fs::File::options()
+        .write(true)
+        .open(&sd)
+        .unwrap()
+        .set_modified(later)
+        .unwrap();
+    eventually("updated file SD targets", Duration::from_secs(10), || {
+        let mut got = instances();
+        got.sort();
+        (got == vec!["127.0.0.1:1", "127.0.0.1:2"]).then_some(())
+    });
+}
+
+#[test]
+fn sigterm_shuts_down_gracefully() {
+    let mut ember = start_ember(None, &[]);
+    assert!(
+        ember.peer.terminate(Duration::from_secs(10)),
+        "ember exits after SIGTERM"
+    );
+    assert!(
+        ember.peer.log_text().contains("See you next time!"),
+        "{}",
+        ember.peer.log_text()
+    );
+}
+
+#[test]
+fn check_config_accepts_seed_configs_and_names_typos() {
+    let seeds = ember_testkit::shared_dir().join("seed-configs");
+    for name in [
+        "phase1-prometheus.yml",
+        "phase2-prometheus-main.yml",
+        "phase2-selective-federation.yml",
+        "phase4-meta-monitoring.yml",
+    ] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_ember"))
+            .args(["check", "config"])
+            .arg(seeds.join(name))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{name}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains("SUCCESS"),
+            "{name}"
+        );
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.yml");
+    std::fs::write(&bad, "global:\n  scrape_interval: 15s\nscrape_configs:\n  - job_name: x\n    scrape_intervl: 5s\n").unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_ember"))
+        .args(["check", "config"])
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        text.contains("line 5") && text.contains("column 5") && text.contains("scrape_intervl"),
+        "{text}"
+    );
+}

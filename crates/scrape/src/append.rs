@@ -1,0 +1,296 @@
+//! Turns one scrape body into appends: parse, apply target labels and metric relabelling
+//! (once per new series, then cached), enforce limits, and stale-mark vanished series.
+
+use crate::cache::{CacheEntry, ScrapeCache};
+use ember_exposition::{Entry, Format, Parser};
+use ember_model::{Labels, LabelsBuilder, STALE_NAN, Timestamp};
+use ember_relabel::RelabelConfig;
+use ember_storage::{AppendError, Appender};
+
+/// Per-target options that shape how a scrape is appended.
+#[derive(Clone, Debug, Default)]
+pub struct AppendOptions {
+    /// Scraped labels win over target labels instead of being renamed `exported_*`.
+    pub honor_labels: bool,
+    /// Use timestamps from the exposition instead of the scrape time.
+    pub honor_timestamps: bool,
+    /// Fail the scrape when more samples than this survive relabelling (0 = no limit).
+    pub sample_limit: usize,
+    /// Fail the scrape when a series has more labels than this (0 = no limit).
+    pub label_limit: usize,
+    /// Fail the scrape when a label name is longer than this (0 = no limit).
+    pub label_name_length_limit: usize,
+    /// Fail the scrape when a label value is longer than this (0 = no limit).
+    pub label_value_length_limit: usize,
+    /// `metric_relabel_configs`.
+    pub metric_relabel: Vec<RelabelConfig>,
+}
+
+/// Counts from appending one scrape.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct AppendStats {
+    /// Samples in the body (`scrape_samples_scraped`).
+    pub scraped: usize,
+    /// Samples left after metric relabelling (`scrape_samples_post_metric_relabeling`).
+    pub post_relabel: usize,
+    /// Series seen for the first time (`scrape_series_added`).
+    pub series_added: usize,
+    /// Samples refused as out of order.
+    pub out_of_order: usize,
+    /// Samples refused as duplicates.
+    pub duplicate: usize,
+    /// Samples refused as out of bounds.
+    pub out_of_bounds: usize,
+}
+
+/// Why appending a scrape failed; the whole scrape is then rolled back.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub(crate) enum AppendFailure {
+    /// The body did not parse.
+    #[error("{0}")]
+    Parse(String),
+    /// A limit was exceeded; the message is Prometheus's.
+    #[error("{0}")]
+    Limit(String),
+    /// The storage failed.
+    #[error("{0}")]
+    Storage(String),
+}
+
+/// Everything the appending of one target's scrapes needs.
+pub(crate) struct TargetAppender<'a> {
+    pub(crate) target_labels: &'a Labels,
+    pub(crate) options: &'a AppendOptions,
+    pub(crate) cache: &'a mut ScrapeCache,
+}
+
+impl TargetAppender<'_> {
+    /// Appends the samples of `body` at scrape time `ts` into `app`, then stale markers for
+    /// every series the previous successful scrape (`prev_iter`) had and this one lacks.
+    /// Returns the iteration number to pass as `prev_iter` next time.
+    pub(crate) fn append_body(
+        &mut self,
+        app: &mut dyn Appender,
+        body: &[u8],
+        format: Format,
+        ts: Timestamp,
+        prev_iter: u64,
+    ) -> Result<(u64, AppendStats), (u64, AppendFailure, AppendStats)> {
+        let iter = self.cache.begin();
+        let mut stats = AppendStats::default();
+        match self.append_samples(app, body, format, ts, iter, &mut stats) {
+            Ok(()) => {
+                self.mark_stale(app, prev_iter, iter, ts);
+                self.cache.evict_older_than(iter.saturating_sub(2));
+                Ok((iter, stats))
+            }
+            Err(e) => {
+                self.cache.abort(iter);
+                Err((iter, e, stats))
+            }
+        }
+    }
+
+    /// Appends stale markers for everything the previous successful scrape had: used after
+    /// a failed scrape (a failed scrape counts as an empty one) and when a target goes away.
+    pub(crate) fn append_all_stale(
+        &mut self,
+        app: &mut dyn Appender,
+        prev_iter: u64,
+        ts: Timestamp,
+    ) -> u64 {
+        let iter = self.cache.begin();
+        self.mark_stale(app, prev_iter, iter, ts);
+        iter
+    }
+
+    fn mark_stale(&mut self, app: &mut dyn Appender, prev_iter: u64, iter: u64, ts: Timestamp) {
+        for (series_ref, labels) in self.cache.gone_since(prev_iter, iter) {
+            // Refusals (e.g. a newer sample already stored) are expected and harmless here.
+            let _ = app.append(series_ref, &labels, ts, STALE_NAN);
+        }
+    }
+
+    fn append_samples(
+        &mut self,
+        app: &mut dyn Appender,
+        body: &[u8],
+        format: Format,
+        ts: Timestamp,
+        iter: u64,
+        stats: &mut AppendStats,
+    ) -> Result<(), AppendFailure> {
+        let mut parser = Parser::new(body, format);
+        while let Some(entry) = parser.next() {
+            let sample = match entry.map_err(|e| AppendFailure::Parse(e.to_string()))? {
+                Entry::Sample(s) => s,
+                _ => continue,
+            };
+            stats.scraped += 1;
+            let t = match sample.timestamp_ms {
+                Some(t) if self.options.honor_timestamps => t,
+                _ => ts,
+            };
+            let explicit_timestamp = self.options.honor_timestamps && sample.timestamp_ms.is_some();
+            let raw = sample.series_id();
+            let entry = match self.cache.get_mut(raw) {
+                Some(e) => e,
+                None => {
+                    let labels =
+                        self.resolve_labels(sample.metric_name().as_ref(), sample.labels())?;
+                    stats.series_added += usize::from(labels.is_some());
+                    let entry = CacheEntry {
+                        labels,
+                        series_ref: 0,
+                        last_iter: 0,
+                        prev_iter: 0,
+                        explicit_timestamp,
+                    };
+                    self.cache.insert(raw, entry);
+                    self.cache.get_mut(raw).expect("entry just inserted")
+                }
+            };
+            entry.touch(iter);
+            entry.explicit_timestamp = explicit_timestamp;
+            let Some(labels) = &entry.labels else {
+                continue;
+            };
+            stats.post_relabel += 1;
+            if self.options.sample_limit > 0 && stats.post_relabel > self.options.sample_limit {
+                return Err(AppendFailure::Limit("sample limit exceeded".into()));
+            }
+            match app.append(entry.series_ref, labels, t, sample.value) {
+                Ok(r) => entry.series_ref = r,
+                Err(AppendError::OutOfOrder) => stats.out_of_order += 1,
+                Err(AppendError::DuplicateTimestamp) => stats.duplicate += 1,
+                Err(AppendError::OutOfBounds) => stats.out_of_bounds += 1,
+                Err(e @ AppendError::InvalidLabels(_)) => {
+                    return Err(AppendFailure::Parse(e.to_string()));
+                }
+                Err(e @ AppendError::Storage(_)) => {
+                    return Err(AppendFailure::Storage(e.to_string()));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Builds the final label set of a newly seen series; `None` when relabelling drops it.
+    fn resolve_labels<'s>(
+        &self,
+        name: &str,
+        scraped: impl Iterator<Item = (std::borrow::Cow<'s, str>, std::borrow::Cow<'s, str>)>,
+    ) -> Result<Option<Labels>, AppendFailure> {
+        let mut b = LabelsBuilder::default();
+        b.set(ember_model::METRIC_NAME, name);
+        for (n, v) in scraped {
+            b.set(n.into_owned(), v.into_owned());
+        }
+        let scraped = b.build();
+        let labels = merge_target_labels(&scraped, self.target_labels, self.options.honor_labels);
+        let Some(labels) = ember_relabel::process(&labels, &self.options.metric_relabel) else {
+            return Ok(None);
+        };
+        check_label_limits(&labels, self.options)?;
+        Ok(Some(labels))
+    }
+}
+
+/// Attaches target labels to a scraped series the way Prometheus does: with
+/// `honor_labels` scraped values win; otherwise a clashing scraped label is kept as
+/// `exported_<name>` (prefixed again until the name is free).
+pub fn merge_target_labels(scraped: &Labels, target: &Labels, honor_labels: bool) -> Labels {
+    let mut b = scraped.to_builder();
+    if honor_labels {
+        for l in target.iter().filter(|l| !scraped.has(&l.name)) {
+            b.set(l.name.clone(), l.value.clone());
+        }
+        return b.build();
+    }
+    let mut conflicts: Vec<(&str, &str)> = Vec::new();
+    for l in target.iter() {
+        if let Some(v) = scraped.get(&l.name) {
+            conflicts.push((&l.name, v));
+        }
+        b.set(l.name.clone(), l.value.clone());
+    }
+    conflicts.sort_by_key(|(name, _)| name.len());
+    for (name, value) in conflicts {
+        let mut exported = format!("exported_{name}");
+        while b.get(&exported).is_some() {
+            exported = format!("exported_{exported}");
+        }
+        b.set(exported, value);
+    }
+    b.build()
+}
+
+fn check_label_limits(labels: &Labels, o: &AppendOptions) -> Result<(), AppendFailure> {
+    let metric = labels.metric_name().unwrap_or_default();
+    let metric = truncate(metric, 50);
+    if o.label_limit > 0 && labels.len() > o.label_limit {
+        return Err(AppendFailure::Limit(format!(
+            "label_limit exceeded (metric: {metric}, number of labels: {}, limit: {})",
+            labels.len(),
+            o.label_limit
+        )));
+    }
+    for l in labels.iter() {
+        if o.label_name_length_limit > 0 && l.name.len() > o.label_name_length_limit {
+            return Err(AppendFailure::Limit(format!(
+                "label_name_length_limit exceeded (metric: {metric}, label name: {}, length: {}, limit: {})",
+                truncate(&l.name, 50),
+                l.name.len(),
+                o.label_name_length_limit
+            )));
+        }
+        if o.label_value_length_limit > 0 && l.value.len() > o.label_value_length_limit {
+            return Err(AppendFailure::Limit(format!(
+                "label_value_length_limit exceeded (metric: {metric}, label name: {}, value: {:?}, length: {}, limit: {})",
+                truncate(&l.name, 50),
+                truncate(&l.value, 50),
+                l.value.len(),
+                o.label_value_length_limit
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The first `max` bytes of `s`, cut at a character boundary (Go's `%.50s` counts runes;
+/// close enough for error text).
+fn truncate(s: &str, max: usize) -> &str {
+    match s.char_indices().nth(max) {
+        Some((i, _)) => &s[..i],
+        None => s,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn l(pairs: &[(&str, &str)]) -> Labels {
+        Labels::from_pairs(pairs.iter().copied())
+    }
+
+    #[test]
+    fn clashing_labels_become_exported() {
+        let scraped = l(&[("__name__", "m"), ("job", "inner"), ("exported_job", "x")]);
+        let target = l(&[("job", "outer"), ("instance", "h:1")]);
+        let got = merge_target_labels(&scraped, &target, false);
+        assert_eq!(
+            got,
+            l(&[
+                ("__name__", "m"),
+                ("job", "outer"),
+                ("instance", "h:1"),
+                ("exported_job", "x"),
+                ("exported_exported_job", "inner")
+            ])
+        );
+        let honored = merge_target_labels(&scraped, &target, true);
+        assert_eq!(honored.get("job"), Some("inner"));
+        assert_eq!(honored.get("instance"), Some("h:1"));
+    }
+}

@@ -1,0 +1,80 @@
+//! The scrape cache: what a raw series line resolved to last time, and which series a
+//! target exposed in its previous scrape (for staleness markers).
+//!
+//! Keyed by the raw `name{labels}` bytes of the exposition, so a steady target costs one
+//! hash lookup per sample and no label parsing or relabelling after its first scrape.
+
+use ember_model::Labels;
+use ember_storage::SeriesRef;
+use std::collections::HashMap;
+
+/// What a raw series resolved to.
+pub(crate) struct CacheEntry {
+    /// Final labels after target labels and metric relabelling; `None` when relabelling dropped it.
+    pub(crate) labels: Option<Labels>,
+    /// The storage ref from the last append.
+    pub(crate) series_ref: SeriesRef,
+    /// The scrape iteration that last saw this series.
+    pub(crate) last_iter: u64,
+    /// The iteration that saw it before `last_iter`, restored when a scrape is aborted.
+    pub(crate) prev_iter: u64,
+    /// Whether the last sample carried an explicit timestamp (those are never stale-marked).
+    pub(crate) explicit_timestamp: bool,
+}
+
+/// Per-target cache across scrapes.
+#[derive(Default)]
+pub(crate) struct ScrapeCache {
+    entries: HashMap<Box<[u8]>, CacheEntry>,
+    /// The current scrape iteration; starts at 1 so that 0 means "never seen".
+    iter: u64,
+}
+
+impl ScrapeCache {
+    /// Starts a new scrape iteration.
+    pub(crate) fn begin(&mut self) -> u64 {
+        self.iter += 1;
+        self.iter
+    }
+
+    pub(crate) fn get_mut(&mut self, raw: &[u8]) -> Option<&mut CacheEntry> {
+        self.entries.get_mut(raw)
+    }
+
+    /// Forgets that the aborted scrape `iter` saw anything, so staleness is computed
+    /// against the last scrape that succeeded.
+    pub(crate) fn abort(&mut self, iter: u64) {
+        for e in self.entries.values_mut().filter(|e| e.last_iter == iter) {
+            e.last_iter = e.prev_iter;
+        }
+    }
+
+    pub(crate) fn insert(&mut self, raw: &[u8], entry: CacheEntry) {
+        self.entries.insert(raw.into(), entry);
+    }
+
+    /// Series seen in the previous successful scrape but not in `iter`, which must be
+    /// marked stale; `prev_iter` is the iteration of that previous scrape.
+    pub(crate) fn gone_since(&self, prev_iter: u64, iter: u64) -> Vec<(SeriesRef, Labels)> {
+        self.entries
+            .values()
+            .filter(|e| e.last_iter == prev_iter && prev_iter != iter && !e.explicit_timestamp)
+            .filter_map(|e| e.labels.clone().map(|l| (e.series_ref, l)))
+            .collect()
+    }
+
+    /// Drops entries not seen for a few scrapes so churned series do not leak memory.
+    pub(crate) fn evict_older_than(&mut self, iter: u64) {
+        self.entries.retain(|_, e| e.last_iter >= iter);
+    }
+}
+
+impl CacheEntry {
+    /// Records that scrape `iter` saw this series.
+    pub(crate) fn touch(&mut self, iter: u64) {
+        if self.last_iter != iter {
+            self.prev_iter = self.last_iter;
+            self.last_iter = iter;
+        }
+    }
+}
