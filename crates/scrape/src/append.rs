@@ -3,7 +3,9 @@
 
 use crate::cache::{CacheEntry, ScrapeCache};
 use ember_exposition::{Entry, Format, Parser};
-use ember_model::{Labels, LabelsBuilder, STALE_NAN, Timestamp};
+#[cfg(test)]
+use ember_model::is_stale_nan;
+use ember_model::{Labels, STALE_NAN, Timestamp};
 use ember_relabel::RelabelConfig;
 use ember_storage::{AppendError, Appender};
 
@@ -136,8 +138,7 @@ impl TargetAppender<'_> {
             let entry = match self.cache.get_mut(raw) {
                 Some(e) => e,
                 None => {
-                    let labels =
-                        self.resolve_labels(sample.metric_name().as_ref(), sample.labels())?;
+                    let labels = self.resolve_labels(&sample)?;
                     stats.series_added += usize::from(labels.is_some());
                     let entry = CacheEntry {
                         labels,
@@ -176,17 +177,25 @@ impl TargetAppender<'_> {
     }
 
     /// Builds the final label set of a newly seen series; `None` when relabelling drops it.
-    fn resolve_labels<'s>(
+    fn resolve_labels(
         &self,
-        name: &str,
-        scraped: impl Iterator<Item = (std::borrow::Cow<'s, str>, std::borrow::Cow<'s, str>)>,
+        sample: &ember_exposition::Sample<'_>,
     ) -> Result<Option<Labels>, AppendFailure> {
-        let mut b = LabelsBuilder::default();
-        b.set(ember_model::METRIC_NAME, name);
-        for (n, v) in scraped {
-            b.set(n.into_owned(), v.into_owned());
+        if sample.metric_name().is_empty() {
+            return Err(AppendFailure::Parse(
+                "missing metric name (__name__ label)".into(),
+            ));
         }
-        let scraped = b.build();
+        let mut names: Vec<std::borrow::Cow<'_, str>> = sample.labels().map(|(n, _)| n).collect();
+        names.sort_unstable();
+        if let Some(w) = names.windows(2).find(|w| w[0] == w[1]) {
+            return Err(AppendFailure::Parse(format!(
+                "label name {:?} is not unique: invalid sample",
+                w[0]
+            )));
+        }
+        // Prometheus 3 normalises `le` and `quantile` values (`1` becomes `1.0`).
+        let scraped = sample.to_labels();
         let labels = merge_target_labels(&scraped, self.target_labels, self.options.honor_labels);
         let Some(labels) = ember_relabel::process(&labels, &self.options.metric_relabel) else {
             return Ok(None);
@@ -269,6 +278,154 @@ fn truncate(s: &str, max: usize) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ember_storage::{Appendable, MemStorage};
+
+    struct Harness {
+        storage: MemStorage,
+        cache: ScrapeCache,
+        target: Labels,
+        options: AppendOptions,
+        prev_iter: u64,
+    }
+
+    impl Harness {
+        fn new(options: AppendOptions) -> Self {
+            let target = Labels::from_pairs([("job", "j"), ("instance", "i:1")]);
+            Harness {
+                storage: MemStorage::new(),
+                cache: ScrapeCache::default(),
+                target,
+                options,
+                prev_iter: 0,
+            }
+        }
+
+        fn scrape(&mut self, body: &str, ts: Timestamp) -> Result<AppendStats, AppendFailure> {
+            let mut app = self.storage.appender();
+            let mut ta = TargetAppender {
+                target_labels: &self.target,
+                options: &self.options,
+                cache: &mut self.cache,
+            };
+            match ta.append_body(
+                app.as_mut(),
+                body.as_bytes(),
+                Format::PromText,
+                ts,
+                self.prev_iter,
+            ) {
+                Ok((iter, stats)) => {
+                    self.prev_iter = iter;
+                    app.commit().unwrap();
+                    Ok(stats)
+                }
+                Err((_, e, _)) => {
+                    app.rollback();
+                    let mut app = self.storage.appender();
+                    let mut ta = TargetAppender {
+                        target_labels: &self.target,
+                        options: &self.options,
+                        cache: &mut self.cache,
+                    };
+                    self.prev_iter = ta.append_all_stale(app.as_mut(), self.prev_iter, ts);
+                    app.commit().unwrap();
+                    Err(e)
+                }
+            }
+        }
+
+        fn samples(&self, name: &str) -> Vec<(Timestamp, f64)> {
+            self.storage
+                .dump()
+                .into_iter()
+                .find(|s| s.labels.metric_name() == Some(name))
+                .map(|s| s.samples)
+                .unwrap_or_default()
+        }
+    }
+
+    #[test]
+    fn vanished_series_get_one_staleness_marker() {
+        let mut h = Harness::new(AppendOptions {
+            honor_timestamps: true,
+            ..Default::default()
+        });
+        let stats = h.scrape("a 1\nb 2\n", 1000).unwrap();
+        assert_eq!((stats.scraped, stats.series_added), (2, 2));
+        h.scrape("a 3\n", 2000).unwrap();
+        h.scrape("a 4\n", 3000).unwrap();
+        let b = h.samples("b");
+        assert_eq!(b.len(), 2, "{b:?}");
+        assert!(is_stale_nan(b[1].1) && b[1].0 == 2000);
+        let a = h.samples("a");
+        assert_eq!(a, vec![(1000, 1.0), (2000, 3.0), (3000, 4.0)]);
+    }
+
+    #[test]
+    fn a_failed_scrape_marks_everything_stale_once() {
+        let mut h = Harness::new(AppendOptions {
+            honor_timestamps: true,
+            ..Default::default()
+        });
+        h.scrape("a 1\nexplicit 5 500\n", 1000).unwrap();
+        assert!(matches!(
+            h.scrape("a 1\nbroken{\n", 2000),
+            Err(AppendFailure::Parse(_))
+        ));
+        h.scrape("", 3000).unwrap();
+        let a = h.samples("a");
+        assert_eq!(a.len(), 2, "one marker, not one per failure: {a:?}");
+        assert!(is_stale_nan(a[1].1));
+        assert_eq!(
+            h.samples("explicit"),
+            vec![(500, 5.0)],
+            "series with explicit timestamps are never stale-marked"
+        );
+    }
+
+    #[test]
+    fn sample_limit_fails_the_whole_scrape() {
+        let mut h = Harness::new(AppendOptions {
+            sample_limit: 2,
+            ..Default::default()
+        });
+        let err = h.scrape("a 1\nb 2\nc 3\n", 1000).unwrap_err();
+        assert_eq!(err, AppendFailure::Limit("sample limit exceeded".into()));
+        assert!(h.storage.dump().is_empty());
+    }
+
+    #[test]
+    fn duplicate_label_names_and_label_limits_are_errors() {
+        let mut h = Harness::new(AppendOptions::default());
+        let err = h.scrape("a{x=\"1\",x=\"2\"} 1\n", 1000).unwrap_err();
+        assert!(err.to_string().contains("not unique"), "{err}");
+        let mut h = Harness::new(AppendOptions {
+            label_limit: 3,
+            ..Default::default()
+        });
+        let err = h.scrape("a{x=\"1\",y=\"2\"} 1\n", 1000).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "label_limit exceeded (metric: a, number of labels: 5, limit: 3)"
+        );
+    }
+
+    #[test]
+    fn metric_relabelling_drops_are_cached_and_counted() {
+        let mut drop = RelabelConfig::default_for(ember_relabel::Action::Drop);
+        drop.source_labels = vec!["__name__".into()];
+        drop.regex = ember_model::PromRegex::new("b").unwrap();
+        let mut h = Harness::new(AppendOptions {
+            metric_relabel: vec![drop],
+            ..Default::default()
+        });
+        for ts in [1000, 2000] {
+            let stats = h.scrape("a 1\nb 2\n", ts).unwrap();
+            assert_eq!((stats.scraped, stats.post_relabel), (2, 1));
+        }
+        assert!(h.samples("b").is_empty());
+        assert_eq!(h.samples("a").len(), 2);
+    }
 
     fn l(pairs: &[(&str, &str)]) -> Labels {
         Labels::from_pairs(pairs.iter().copied())

@@ -58,7 +58,12 @@ impl ScrapeCache {
     pub(crate) fn gone_since(&self, prev_iter: u64, iter: u64) -> Vec<(SeriesRef, Labels)> {
         self.entries
             .values()
-            .filter(|e| e.last_iter == prev_iter && prev_iter != iter && !e.explicit_timestamp)
+            .filter(|e| {
+                prev_iter != 0
+                    && e.last_iter == prev_iter
+                    && prev_iter != iter
+                    && !e.explicit_timestamp
+            })
             .filter_map(|e| e.labels.clone().map(|l| (e.series_ref, l)))
             .collect()
     }

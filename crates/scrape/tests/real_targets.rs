@@ -13,7 +13,7 @@ use axum::extract::{Request, State};
 use axum::http::header;
 use axum::response::Response;
 use ember_exposition::{Entry, Parser, format_for_content_type};
-use ember_model::{Labels, LabelsBuilder};
+use ember_model::Labels;
 use ember_testkit::{Peer, free_port, require_binary};
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
@@ -67,11 +67,7 @@ fn expected_pairs(content_type: &str, body: &[u8], target: &Labels) -> BTreeSet<
         let Entry::Sample(s) = entry.expect("reference body parses") else {
             continue;
         };
-        let mut b = LabelsBuilder::default();
-        b.set("__name__", s.metric_name().into_owned());
-        for (n, v) in s.labels() {
-            b.set(n.into_owned(), v.into_owned());
-        }
+        let mut b = s.to_labels().to_builder();
         for l in target.iter() {
             b.set(l.name.clone(), l.value.clone());
         }
