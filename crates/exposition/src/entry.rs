@@ -2,64 +2,13 @@
 
 use crate::gofloat::{format_openmetrics_float, parse_float};
 use crate::labels::{LabelPairs, decode_name};
+use ember_model::MetricType;
 use std::borrow::Cow;
-use std::fmt;
 
 /// The NaN bit pattern Prometheus stores for a scraped `NaN` (`value.NormalNaN`). Every
 /// NaN value the parser yields has exactly these bits, so none can pass for the staleness
 /// marker [`ember_model::STALE_NAN`].
 pub const NORMAL_NAN: f64 = f64::from_bits(0x7ff8_0000_0000_0001);
-
-/// A metric family's type from `# TYPE`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum MetricType {
-    /// `counter`
-    Counter,
-    /// `gauge`
-    Gauge,
-    /// `histogram`
-    Histogram,
-    /// `gaugehistogram` (OpenMetrics only)
-    GaugeHistogram,
-    /// `summary`
-    Summary,
-    /// `info` (OpenMetrics only)
-    Info,
-    /// `stateset` (OpenMetrics only)
-    StateSet,
-    /// `unknown` in OpenMetrics, `untyped` in the text format.
-    Unknown,
-}
-
-impl MetricType {
-    /// The OpenMetrics spelling (`unknown` for [`MetricType::Unknown`]).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            MetricType::Counter => "counter",
-            MetricType::Gauge => "gauge",
-            MetricType::Histogram => "histogram",
-            MetricType::GaugeHistogram => "gaugehistogram",
-            MetricType::Summary => "summary",
-            MetricType::Info => "info",
-            MetricType::StateSet => "stateset",
-            MetricType::Unknown => "unknown",
-        }
-    }
-
-    /// True for the types whose series may have a `_created` companion.
-    fn has_created_series(self) -> bool {
-        matches!(
-            self,
-            MetricType::Counter | MetricType::Histogram | MetricType::Summary
-        )
-    }
-}
-
-impl fmt::Display for MetricType {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
 
 /// One line of a body, as the parser yields it.
 #[derive(Clone, Debug, PartialEq)]

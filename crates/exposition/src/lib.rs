@@ -29,7 +29,8 @@ mod parser;
 mod promtext;
 mod writer;
 
-pub use entry::{Entry, Exemplar, MetricType, NORMAL_NAN, Sample};
+pub use ember_model::MetricType;
+pub use entry::{Entry, Exemplar, NORMAL_NAN, Sample};
 pub use error::ParseError;
 pub use format::{Format, SCRAPE_ACCEPT_HEADER, format_for_content_type};
 pub use gofloat::format_float;

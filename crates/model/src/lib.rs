@@ -3,6 +3,7 @@
 //! - [`Labels`] is a sorted, duplicate-free label set; [`LabelsBuilder`] edits one.
 //! - [`Matcher`] selects label values (`=`, `!=`, `=~`, `!~`) with Prometheus regex
 //!   semantics, compiled by [`PromRegex`].
+//! - [`MetricType`] is a metric family's declared type.
 //! - [`Timestamp`] and [`STALE_NAN`] are the sample-level conventions shared by scrape,
 //!   storage and query.
 //!
@@ -11,6 +12,7 @@
 
 mod labels;
 mod matcher;
+mod metric_type;
 mod regex;
 mod sample;
 
@@ -18,5 +20,6 @@ pub use labels::{
     Label, Labels, LabelsBuilder, METRIC_NAME, is_valid_label_name, is_valid_metric_name,
 };
 pub use matcher::{MatchType, Matcher};
+pub use metric_type::MetricType;
 pub use regex::{PromRegex, RegexError};
 pub use sample::{STALE_NAN, Timestamp, is_stale_nan, now_millis};

@@ -1,4 +1,4 @@
-use ember_model::{Labels, Timestamp};
+use ember_model::{Labels, MetricType, Timestamp};
 
 /// An opaque, storage-assigned series handle. Zero means "not known yet".
 ///
@@ -26,49 +26,11 @@ pub enum AppendError {
     Storage(String),
 }
 
-/// The type of a metric family, as declared by `# TYPE`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub enum MetricKind {
-    /// `counter`
-    Counter,
-    /// `gauge`
-    Gauge,
-    /// `histogram`
-    Histogram,
-    /// `gaugehistogram`
-    GaugeHistogram,
-    /// `summary`
-    Summary,
-    /// `info`
-    Info,
-    /// `stateset`
-    StateSet,
-    /// `unknown` / `untyped`
-    #[default]
-    Unknown,
-}
-
-impl MetricKind {
-    /// The name Prometheus's API uses for this type.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            MetricKind::Counter => "counter",
-            MetricKind::Gauge => "gauge",
-            MetricKind::Histogram => "histogram",
-            MetricKind::GaugeHistogram => "gaugehistogram",
-            MetricKind::Summary => "summary",
-            MetricKind::Info => "info",
-            MetricKind::StateSet => "stateset",
-            MetricKind::Unknown => "unknown",
-        }
-    }
-}
-
 /// Metric metadata as scraped from `# TYPE`, `# HELP` and `# UNIT`.
-#[derive(Clone, Debug, PartialEq, Default)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Metadata {
     /// The declared type.
-    pub kind: MetricKind,
+    pub kind: MetricType,
     /// The help text.
     pub help: String,
     /// The unit (OpenMetrics).

@@ -15,6 +15,6 @@ mod appender;
 mod memory;
 mod querier;
 
-pub use appender::{AppendError, Appendable, Appender, Metadata, MetricKind, SeriesRef};
+pub use appender::{AppendError, Appendable, Appender, Metadata, SeriesRef};
 pub use memory::MemStorage;
 pub use querier::{Querier, Queryable, Series, StorageError};
