@@ -11,6 +11,7 @@
 
 mod api;
 mod federate;
+mod http_metrics;
 mod lifecycle;
 mod targets;
 
@@ -94,13 +95,18 @@ pub struct BuildInfo {
     pub storage_path: String,
 }
 
-/// The full router, mounted under the route prefix.
+/// The full router, mounted under the route prefix. Registers the HTTP metrics on the
+/// state's registry, so build it once per registry.
 pub fn router(state: Arc<WebState>) -> Router {
     let prefix = state.options.route_prefix.clone();
     let routes = lifecycle::routes()
         .merge(api::routes())
         .merge(federate::routes())
-        .with_state(state)
+        .with_state(state.clone())
+        .route_layer(axum::middleware::from_fn_with_state(
+            http_metrics::HttpMetrics::register(&state.registry),
+            http_metrics::track,
+        ))
         .layer(tower_http::compression::CompressionLayer::new().gzip(true));
     if prefix.is_empty() {
         routes
