@@ -333,3 +333,47 @@ fn check_config_accepts_seed_configs_and_names_typos() {
         "{text}"
     );
 }
+
+#[test]
+fn series_and_label_endpoints_list_scraped_series() {
+    let port = free_port();
+    // The config must name Ember's own port, so build it before start with a known port.
+    let yaml = format!(
+        "scrape_configs:\n  - job_name: self\n    scrape_interval: 1s\n    static_configs: [{{targets: ['127.0.0.1:{port}']}}]\n"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("ember.yml"), yaml).unwrap();
+    let args = vec![
+        "server".to_string(),
+        format!("--web.listen-address=127.0.0.1:{port}"),
+        format!("--storage.tsdb.path={}", dir.path().join("data").display()),
+        format!("--config.file={}", dir.path().join("ember.yml").display()),
+    ];
+    let mut peer = Peer::start("ember", env!("CARGO_BIN_EXE_ember"), &args, dir);
+    let base = format!("http://127.0.0.1:{port}");
+    peer.wait_ready(&format!("{base}/-/ready"), Duration::from_secs(20));
+    let series = eventually("self-scrape to land", Duration::from_secs(15), || {
+        let (status, body) = http_get(&format!("{base}/api/v1/series?match[]=up")).ok()?;
+        (status == 200 && body.contains("\"__name__\":\"up\"")).then_some(body)
+    });
+    let v: serde_json::Value = serde_json::from_str(&series).unwrap();
+    assert_eq!(v["data"][0]["job"], "self", "{series}");
+    let (_, labels) = http_get(&format!("{base}/api/v1/labels")).unwrap();
+    let labels: serde_json::Value = serde_json::from_str(&labels).unwrap();
+    assert!(
+        labels["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|l| l == "instance"),
+        "{labels}"
+    );
+    let (_, values) = http_get(&format!("{base}/api/v1/label/job/values")).unwrap();
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&values).unwrap()["data"],
+        serde_json::json!(["self"])
+    );
+    let (status, body) = http_get(&format!("{base}/api/v1/series")).unwrap();
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("\"errorType\":\"bad_data\""), "{body}");
+}

@@ -2,6 +2,7 @@
 
 use crate::WebState;
 use crate::api::{ErrorType, error};
+use crate::params::Params;
 use axum::Router;
 use axum::extract::{RawQuery, State};
 use axum::http::header;
@@ -18,45 +19,8 @@ pub(crate) fn routes() -> Router<Arc<WebState>> {
     Router::new().route("/federate", get(federate))
 }
 
-/// `match[]` values from a raw query string (axum's `Query` cannot repeat keys into a map).
-pub(crate) fn repeated_param(query: &str, key: &str) -> Vec<String> {
-    form_pairs(query)
-        .filter(|(k, _)| k == key)
-        .map(|(_, v)| v)
-        .collect()
-}
-
-fn form_pairs(query: &str) -> impl Iterator<Item = (String, String)> + '_ {
-    query.split('&').filter(|p| !p.is_empty()).map(|pair| {
-        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        (percent_decode(k), percent_decode(v))
-    })
-}
-
-fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = |b: u8| (b as char).to_digit(16);
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' if i + 2 < bytes.len() => match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
-                (Some(hi), Some(lo)) => {
-                    out.push((hi * 16 + lo) as u8);
-                    i += 2;
-                }
-                _ => out.push(b'%'),
-            },
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 async fn federate(State(s): State<Arc<WebState>>, RawQuery(query): RawQuery) -> Response {
-    let selectors = repeated_param(query.as_deref().unwrap_or(""), "match[]");
+    let selectors = Params::parse(query.as_deref().unwrap_or(""), b"").all("match[]");
     let mut matcher_sets = Vec::with_capacity(selectors.len());
     for sel in &selectors {
         match ember_promql::parse_series_selector(sel) {
@@ -124,15 +88,4 @@ fn render(newest: BTreeMap<Labels, (Timestamp, f64)>, external: &Labels) -> Stri
         }
     }
     body
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn repeated_params_are_decoded() {
-        let q = "match%5B%5D=%7Bjob%3D~%22.%2A%22%7D&match[]=up&x=1";
-        assert_eq!(repeated_param(q, "match[]"), vec![r#"{job=~".*"}"#, "up"]);
-    }
 }

@@ -13,6 +13,8 @@ mod api;
 mod federate;
 mod http_metrics;
 mod lifecycle;
+mod params;
+mod series;
 mod targets;
 
 use axum::Router;
@@ -102,6 +104,7 @@ pub fn router(state: Arc<WebState>) -> Router {
     let routes = lifecycle::routes()
         .merge(api::routes())
         .merge(federate::routes())
+        .merge(series::routes())
         .with_state(state.clone())
         .route_layer(axum::middleware::from_fn_with_state(
             http_metrics::HttpMetrics::register(&state.registry),

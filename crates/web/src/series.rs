@@ -1,0 +1,150 @@
+//! `/api/v1/series`, `/api/v1/labels` and `/api/v1/label/<name>/values`.
+
+use crate::WebState;
+use crate::api::{ErrorType, error, labels_json, success};
+use crate::params::{MAX_TIME, MIN_TIME, Params};
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::response::Response;
+use axum::routing::get;
+use ember_model::Matcher;
+use serde_json::Value;
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+pub(crate) fn routes() -> Router<Arc<WebState>> {
+    Router::new()
+        .route("/api/v1/series", get(series).post(series))
+        .route("/api/v1/labels", get(labels).post(labels))
+        .route("/api/v1/label/{name}/values", get(label_values))
+}
+
+/// The parsed `match[]`, `start`, `end` and `limit` parameters.
+struct Selection {
+    matcher_sets: Vec<Vec<Matcher>>,
+    start: i64,
+    end: i64,
+    limit: usize,
+}
+
+fn selection(query: Option<String>, body: &[u8]) -> Result<Selection, Response> {
+    let p = Params::parse(query.as_deref().unwrap_or(""), body);
+    let bad = |e: String| error(ErrorType::BadData, e);
+    let start = p.time_or("start", MIN_TIME).map_err(bad)?;
+    let end = p.time_or("end", MAX_TIME).map_err(bad)?;
+    let limit = match p.get("limit") {
+        None | Some("") => 0,
+        Some(v) => v.parse().map_err(|_| {
+            bad(format!(
+                "invalid parameter \"limit\": cannot parse {v:?} to a valid limit"
+            ))
+        })?,
+    };
+    let matcher_sets = p
+        .all("match[]")
+        .iter()
+        .map(|s| {
+            ember_promql::parse_series_selector(s)
+                .map_err(|e| bad(format!("invalid parameter \"match[]\": {e}")))
+        })
+        .collect::<Result<_, _>>()?;
+    Ok(Selection {
+        matcher_sets,
+        start,
+        end,
+        limit,
+    })
+}
+
+fn truncated<T>(mut items: Vec<T>, limit: usize) -> Vec<T> {
+    if limit > 0 {
+        items.truncate(limit);
+    }
+    items
+}
+
+async fn series(State(s): State<Arc<WebState>>, RawQuery(q): RawQuery, body: Bytes) -> Response {
+    let sel = match selection(q, &body) {
+        Ok(sel) => sel,
+        Err(r) => return r,
+    };
+    if sel.matcher_sets.is_empty() {
+        return error(ErrorType::BadData, "no match[] parameter provided");
+    }
+    let querier = match s.queryable.querier(sel.start, sel.end) {
+        Ok(q) => q,
+        Err(e) => return error(ErrorType::Internal, e.to_string()),
+    };
+    let mut all = BTreeSet::new();
+    for matchers in &sel.matcher_sets {
+        match querier.select(matchers) {
+            Ok(series) => all.extend(series.into_iter().map(|s| s.labels)),
+            Err(e) => return error(ErrorType::Internal, e.to_string()),
+        }
+    }
+    let out: Vec<Value> = truncated(all.into_iter().collect(), sel.limit)
+        .iter()
+        .map(labels_json)
+        .collect();
+    success(Value::Array(out))
+}
+
+async fn labels(State(s): State<Arc<WebState>>, RawQuery(q): RawQuery, body: Bytes) -> Response {
+    let sel = match selection(q, &body) {
+        Ok(sel) => sel,
+        Err(r) => return r,
+    };
+    let querier = match s.queryable.querier(sel.start, sel.end) {
+        Ok(q) => q,
+        Err(e) => return error(ErrorType::Internal, e.to_string()),
+    };
+    let sets = if sel.matcher_sets.is_empty() {
+        vec![Vec::new()]
+    } else {
+        sel.matcher_sets
+    };
+    let mut names = BTreeSet::new();
+    for matchers in &sets {
+        match querier.label_names(matchers) {
+            Ok(n) => names.extend(n),
+            Err(e) => return error(ErrorType::Internal, e.to_string()),
+        }
+    }
+    success(Value::from(truncated(
+        names.into_iter().collect::<Vec<String>>(),
+        sel.limit,
+    )))
+}
+
+async fn label_values(
+    State(s): State<Arc<WebState>>,
+    Path(name): Path<String>,
+    RawQuery(q): RawQuery,
+) -> Response {
+    let sel = match selection(q, b"") {
+        Ok(sel) => sel,
+        Err(r) => return r,
+    };
+    // Prometheus 3 accepts `U__`-escaped UTF-8 names here; plain legacy names pass as is.
+    let querier = match s.queryable.querier(sel.start, sel.end) {
+        Ok(q) => q,
+        Err(e) => return error(ErrorType::Internal, e.to_string()),
+    };
+    let sets = if sel.matcher_sets.is_empty() {
+        vec![Vec::new()]
+    } else {
+        sel.matcher_sets
+    };
+    let mut values = BTreeSet::new();
+    for matchers in &sets {
+        match querier.label_values(&name, matchers) {
+            Ok(v) => values.extend(v),
+            Err(e) => return error(ErrorType::Internal, e.to_string()),
+        }
+    }
+    success(Value::from(truncated(
+        values.into_iter().collect::<Vec<String>>(),
+        sel.limit,
+    )))
+}
