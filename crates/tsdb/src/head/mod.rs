@@ -1,0 +1,559 @@
+//! The head: the in-memory, appendable part of the database holding the newest samples.
+//!
+//! - Series are found by ref (the scrape cache passes it back) or by labels, each table
+//!   split in lock stripes so appends from many targets do not contend.
+//! - [`HeadAppender`] buffers a transaction. Commit writes it to the WAL (when the head
+//!   has one) and only then applies it, under the head's commit lock; a query snapshots
+//!   chunks under the same lock, so it never sees half a commit.
+//! - [`Head::replay`] rebuilds the head from a WAL at start-up.
+
+mod postings;
+mod series;
+
+use crate::head::postings::MemPostings;
+use crate::head::series::{ClosedChunk, MemSeries, decode_into};
+use ember_model::{Labels, Matcher, Timestamp};
+use ember_storage::{
+    AppendError, Appendable, Appender, Metadata, Querier, Queryable, Series, SeriesRef,
+    StorageError,
+};
+use ember_wal::Wal;
+use ember_wal::record::{self, RecordType, RefSample};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+
+const STRIPES: usize = 64;
+
+/// Head settings.
+#[derive(Clone, Debug)]
+pub struct HeadOptions {
+    /// The chunk range (2h): head chunks never span a multiple of it.
+    pub chunk_range_ms: i64,
+}
+
+impl Default for HeadOptions {
+    fn default() -> Self {
+        HeadOptions {
+            chunk_range_ms: 2 * 3600 * 1000,
+        }
+    }
+}
+
+/// Series lookup tables, split in stripes.
+struct SeriesStripes {
+    by_ref: Vec<RwLock<HashMap<u64, Arc<MemSeries>>>>,
+    by_labels: Vec<RwLock<HashMap<Labels, u64>>>,
+}
+
+impl SeriesStripes {
+    fn new() -> Self {
+        SeriesStripes {
+            by_ref: (0..STRIPES).map(|_| RwLock::default()).collect(),
+            by_labels: (0..STRIPES).map(|_| RwLock::default()).collect(),
+        }
+    }
+
+    fn get(&self, series_ref: u64) -> Option<Arc<MemSeries>> {
+        self.by_ref[series_ref as usize % STRIPES]
+            .read()
+            .expect("series stripe")
+            .get(&series_ref)
+            .cloned()
+    }
+
+    fn label_stripe(labels: &Labels) -> usize {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        labels.hash(&mut h);
+        h.finish() as usize % STRIPES
+    }
+}
+
+/// The WAL and the buffers commits encode into.
+struct WalWriter {
+    wal: Wal,
+    series_buf: Vec<u8>,
+    samples_buf: Vec<u8>,
+    samples: Vec<RefSample>,
+}
+
+/// The head's shared state.
+pub(crate) struct HeadInner {
+    options: HeadOptions,
+    series: SeriesStripes,
+    postings: RwLock<MemPostings>,
+    next_ref: AtomicU64,
+    num_series: AtomicU64,
+    min_time: AtomicI64,
+    max_time: AtomicI64,
+    /// Held for writing while a commit applies, for reading while a query snapshots.
+    commit_lock: RwLock<()>,
+    samples_appended: AtomicU64,
+    wal: Option<Mutex<WalWriter>>,
+}
+
+impl HeadInner {
+    fn time_range(&self) -> Option<(Timestamp, Timestamp)> {
+        let (min, max) = (
+            self.min_time.load(Ordering::Relaxed),
+            self.max_time.load(Ordering::Relaxed),
+        );
+        (min <= max).then_some((min, max))
+    }
+
+    fn get(&self, series_ref: u64) -> Option<Arc<MemSeries>> {
+        self.series.get(series_ref)
+    }
+
+    /// Returns the series for `labels`, creating it when missing; `series_ref` is the ref
+    /// to give a new series (0 = next free one).
+    fn get_or_create(&self, labels: &Labels, series_ref: u64, logged: bool) -> Arc<MemSeries> {
+        let stripe = SeriesStripes::label_stripe(labels);
+        if let Some(s) = self.series.by_labels[stripe]
+            .read()
+            .expect("labels stripe")
+            .get(labels)
+            .and_then(|&r| self.get(r))
+        {
+            return s;
+        }
+        let mut by_labels = self.series.by_labels[stripe]
+            .write()
+            .expect("labels stripe");
+        if let Some(s) = by_labels.get(labels).and_then(|&r| self.get(r)) {
+            return s;
+        }
+        let r = if series_ref == 0 {
+            self.next_ref.fetch_add(1, Ordering::Relaxed)
+        } else {
+            series_ref
+        };
+        self.next_ref.fetch_max(r + 1, Ordering::Relaxed);
+        let s = Arc::new(MemSeries::new(r, labels.clone(), logged));
+        self.postings.write().expect("postings lock").add(r, labels);
+        self.series.by_ref[r as usize % STRIPES]
+            .write()
+            .expect("series stripe")
+            .insert(r, s.clone());
+        self.num_series.fetch_add(1, Ordering::Relaxed);
+        by_labels.insert(labels.clone(), r);
+        s
+    }
+
+    /// Appends one sample to a series, dropping it when not newer than the series' last.
+    fn apply_one(&self, series: &MemSeries, t: Timestamp, v: f64) -> bool {
+        let mut data = series.data.lock().expect("series lock");
+        if data.last.is_some_and(|(last, _)| last >= t) {
+            return false;
+        }
+        data.append(t, v, self.options.chunk_range_ms);
+        self.min_time.fetch_min(t, Ordering::Relaxed);
+        self.max_time.fetch_max(t, Ordering::Relaxed);
+        true
+    }
+
+    /// Writes a transaction to the WAL: Series records for series never logged, then the
+    /// samples. The caller holds the WAL lock through apply so WAL order is apply order.
+    fn log(&self, w: &mut WalWriter, samples: &[PendingSample]) -> std::io::Result<()> {
+        w.series_buf.clear();
+        w.samples_buf.clear();
+        w.samples.clear();
+        let unlogged: Vec<&MemSeries> = samples
+            .iter()
+            .map(|p| p.series.as_ref())
+            .filter(|s| !s.logged.swap(true, Ordering::Relaxed))
+            .collect();
+        if !unlogged.is_empty() {
+            record::encode_series(
+                unlogged.iter().map(|s| (s.series_ref, &s.labels)),
+                &mut w.series_buf,
+            );
+        }
+        w.samples.extend(samples.iter().map(|p| RefSample {
+            series_ref: p.series.series_ref,
+            timestamp: p.t,
+            value: p.v,
+        }));
+        record::encode_samples(&w.samples, &mut w.samples_buf);
+        let result = if w.series_buf.is_empty() {
+            w.wal.log(&[&w.samples_buf])
+        } else {
+            w.wal.log(&[&w.series_buf, &w.samples_buf])
+        };
+        if result.is_err() {
+            for s in unlogged {
+                s.logged.store(false, Ordering::Relaxed);
+            }
+        }
+        result
+    }
+
+    /// Chunk snapshots of every series matching `matchers`, taken under the commit lock.
+    fn snapshot(
+        &self,
+        matchers: &[Matcher],
+        mint: Timestamp,
+        maxt: Timestamp,
+    ) -> Vec<(Labels, Vec<ClosedChunk>)> {
+        let refs = self
+            .postings
+            .read()
+            .expect("postings lock")
+            .select(matchers);
+        let _consistent = self.commit_lock.read().expect("commit lock");
+        refs.into_iter()
+            .filter_map(|r| self.get(r))
+            .filter_map(|s| {
+                let chunks = s.data.lock().expect("series lock").snapshot(mint, maxt);
+                (!chunks.is_empty()).then(|| (s.labels.clone(), chunks))
+            })
+            .collect()
+    }
+}
+
+/// What a WAL replay found.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ReplayStats {
+    /// Series records read.
+    pub series: u64,
+    /// Samples applied.
+    pub samples: u64,
+    /// Samples naming a series no record introduced.
+    pub unknown_refs: u64,
+    /// Corruption found and repaired, as a human-readable note.
+    pub repaired: Option<String>,
+}
+
+/// The in-memory head; cloning shares it.
+#[derive(Clone)]
+pub struct Head(Arc<HeadInner>);
+
+impl Head {
+    /// An empty head without a WAL (tests, tools).
+    pub fn new(options: HeadOptions) -> Self {
+        Head::with_wal(options, None)
+    }
+
+    fn with_wal(options: HeadOptions, wal: Option<Wal>) -> Self {
+        Head(Arc::new(HeadInner {
+            options,
+            series: SeriesStripes::new(),
+            postings: RwLock::default(),
+            next_ref: AtomicU64::new(1),
+            num_series: AtomicU64::new(0),
+            min_time: AtomicI64::new(i64::MAX),
+            max_time: AtomicI64::new(i64::MIN),
+            commit_lock: RwLock::new(()),
+            samples_appended: AtomicU64::new(0),
+            wal: wal.map(|wal| {
+                Mutex::new(WalWriter {
+                    wal,
+                    series_buf: Vec::new(),
+                    samples_buf: Vec::new(),
+                    samples: Vec::new(),
+                })
+            }),
+        }))
+    }
+
+    /// Opens the WAL in `wal_dir`, replays it into a new head (repairing a corrupt tail),
+    /// and returns the head, which logs every later commit to that WAL.
+    pub fn replay(
+        options: HeadOptions,
+        wal_dir: &std::path::Path,
+        wal_options: ember_wal::WalOptions,
+    ) -> std::io::Result<(Head, ReplayStats)> {
+        let mut wal = Wal::open(wal_dir, wal_options)?;
+        let head = Head::new(options);
+        let mut stats = ReplayStats::default();
+        let mut ranges = Vec::new();
+        let first_segment = match ember_wal::last_checkpoint(wal_dir)? {
+            Some(cp) => {
+                ranges.push(ember_wal::SegmentRange::all(&cp.path));
+                Some(cp.index + 1)
+            }
+            None => None,
+        };
+        ranges.push(match first_segment {
+            Some(first) => ember_wal::SegmentRange::between(wal_dir, first, u32::MAX),
+            None => ember_wal::SegmentRange::all(wal_dir),
+        });
+        let mut reader = ember_wal::Reader::open(&ranges)?;
+        let mut series_recs = Vec::new();
+        let mut samples = Vec::new();
+        let mut refs: HashMap<u64, Arc<MemSeries>> = HashMap::new();
+        loop {
+            let record = match reader.next_record() {
+                Ok(Some(r)) => r,
+                Ok(None) => break,
+                Err(ember_wal::ReadError::Corruption(c)) => {
+                    let report = wal.repair(&c)?;
+                    stats.repaired = Some(format!(
+                        "{c}; dropped {} bytes and {} later segments ({} bytes)",
+                        report.truncated_bytes, report.deleted_segments, report.deleted_bytes
+                    ));
+                    break;
+                }
+                Err(ember_wal::ReadError::Io { path, source }) => {
+                    return Err(std::io::Error::new(
+                        source.kind(),
+                        format!("{}: {source}", path.display()),
+                    ));
+                }
+            };
+            match record::record_type(record) {
+                RecordType::Series => {
+                    series_recs.clear();
+                    if record::decode_series(record, &mut series_recs).is_err() {
+                        continue;
+                    }
+                    for s in &series_recs {
+                        stats.series += 1;
+                        let series = head.0.get_or_create(&s.labels, s.series_ref, true);
+                        refs.insert(s.series_ref, series);
+                    }
+                }
+                RecordType::Samples => {
+                    samples.clear();
+                    if record::decode_samples(record, &mut samples).is_err() {
+                        continue;
+                    }
+                    for s in &samples {
+                        match refs.get(&s.series_ref) {
+                            Some(series) => {
+                                stats.samples +=
+                                    u64::from(head.0.apply_one(series, s.timestamp, s.value))
+                            }
+                            None => stats.unknown_refs += 1,
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        let head = Head::with_wal_from(head, wal);
+        Ok((head, stats))
+    }
+
+    /// Attaches `wal` to a head built without one (after replay).
+    fn with_wal_from(head: Head, wal: Wal) -> Head {
+        let inner = Arc::try_unwrap(head.0)
+            .unwrap_or_else(|_| unreachable!("replayed head is not shared yet"));
+        Head(Arc::new(HeadInner {
+            wal: Some(Mutex::new(WalWriter {
+                wal,
+                series_buf: Vec::new(),
+                samples_buf: Vec::new(),
+                samples: Vec::new(),
+            })),
+            ..inner
+        }))
+    }
+
+    /// Number of series in the head.
+    pub fn num_series(&self) -> u64 {
+        self.0.num_series.load(Ordering::Relaxed)
+    }
+
+    /// Samples appended since start.
+    pub fn samples_appended(&self) -> u64 {
+        self.0.samples_appended.load(Ordering::Relaxed)
+    }
+
+    /// The oldest and newest sample timestamps, `None` when empty.
+    pub fn time_range(&self) -> Option<(Timestamp, Timestamp)> {
+        self.0.time_range()
+    }
+
+    /// Number of chunks in the head.
+    pub fn num_chunks(&self) -> u64 {
+        self.0
+            .series
+            .by_ref
+            .iter()
+            .map(|stripe| {
+                stripe
+                    .read()
+                    .expect("series stripe")
+                    .values()
+                    .map(|s| s.data.lock().expect("series lock").num_chunks() as u64)
+                    .sum::<u64>()
+            })
+            .sum()
+    }
+
+    /// Flushes and fsyncs the WAL (graceful shutdown).
+    pub fn close(&self) -> std::io::Result<()> {
+        match &self.0.wal {
+            Some(w) => w.lock().expect("wal lock").wal.sync(),
+            None => Ok(()),
+        }
+    }
+}
+
+struct PendingSample {
+    series: Arc<MemSeries>,
+    t: Timestamp,
+    v: f64,
+}
+
+/// A transaction against the head.
+pub struct HeadAppender {
+    head: Arc<HeadInner>,
+    samples: Vec<PendingSample>,
+    /// The newest pending sample per series ref, for in-transaction order checks.
+    pending_last: HashMap<u64, (Timestamp, f64)>,
+}
+
+impl Appendable for Head {
+    fn appender(&self) -> Box<dyn Appender> {
+        Box::new(HeadAppender {
+            head: self.0.clone(),
+            samples: Vec::new(),
+            pending_last: HashMap::new(),
+        })
+    }
+}
+
+impl Appender for HeadAppender {
+    fn append(
+        &mut self,
+        series_ref: SeriesRef,
+        labels: &Labels,
+        t: Timestamp,
+        v: f64,
+    ) -> Result<SeriesRef, AppendError> {
+        let series = match self.head.get(series_ref).filter(|s| &s.labels == labels) {
+            Some(s) => s,
+            None => {
+                if labels.is_empty() {
+                    return Err(AppendError::InvalidLabels("empty label set".into()));
+                }
+                self.head.get_or_create(labels, 0, false)
+            }
+        };
+        let last = match self.pending_last.get(&series.series_ref) {
+            Some(&p) => Some(p),
+            None => series.data.lock().expect("series lock").last,
+        };
+        if let Some((last_t, last_v)) = last {
+            if t < last_t {
+                return Err(AppendError::OutOfOrder);
+            }
+            if t == last_t {
+                return if last_v.to_bits() == v.to_bits() {
+                    Ok(series.series_ref)
+                } else {
+                    Err(AppendError::DuplicateTimestamp)
+                };
+            }
+        }
+        self.pending_last.insert(series.series_ref, (t, v));
+        let r = series.series_ref;
+        self.samples.push(PendingSample { series, t, v });
+        Ok(r)
+    }
+
+    fn update_metadata(
+        &mut self,
+        series_ref: SeriesRef,
+        _labels: &Labels,
+        _metadata: &Metadata,
+    ) -> Result<SeriesRef, AppendError> {
+        Ok(series_ref)
+    }
+
+    fn commit(self: Box<Self>) -> Result<(), AppendError> {
+        if self.samples.is_empty() {
+            return Ok(());
+        }
+        let head = &self.head;
+        let mut wal = head.wal.as_ref().map(|w| w.lock().expect("wal lock"));
+        if let Some(w) = wal.as_deref_mut() {
+            head.log(w, &self.samples)
+                .map_err(|e| AppendError::Storage(format!("write to WAL: {e}")))?;
+        }
+        let _apply = head.commit_lock.write().expect("commit lock");
+        let applied = self
+            .samples
+            .iter()
+            .filter(|p| head.apply_one(&p.series, p.t, p.v))
+            .count();
+        head.samples_appended
+            .fetch_add(applied as u64, Ordering::Relaxed);
+        drop(wal);
+        Ok(())
+    }
+
+    fn rollback(self: Box<Self>) {}
+}
+
+impl Queryable for Head {
+    fn querier(
+        &self,
+        mint: Timestamp,
+        maxt: Timestamp,
+    ) -> Result<Box<dyn Querier + '_>, StorageError> {
+        Ok(Box::new(HeadQuerier {
+            head: self.0.clone(),
+            mint,
+            maxt,
+        }))
+    }
+}
+
+struct HeadQuerier {
+    head: Arc<HeadInner>,
+    mint: Timestamp,
+    maxt: Timestamp,
+}
+
+impl HeadQuerier {
+    fn matching_labels(&self, matchers: &[Matcher]) -> Vec<Labels> {
+        self.head
+            .snapshot(matchers, self.mint, self.maxt)
+            .into_iter()
+            .map(|(l, _)| l)
+            .collect()
+    }
+}
+
+impl Querier for HeadQuerier {
+    fn select(&self, matchers: &[Matcher]) -> Result<Vec<Series>, StorageError> {
+        let mut out: Vec<Series> = self
+            .head
+            .snapshot(matchers, self.mint, self.maxt)
+            .into_iter()
+            .filter_map(|(labels, chunks)| {
+                let mut samples = Vec::new();
+                decode_into(&chunks, self.mint, self.maxt, &mut samples);
+                (!samples.is_empty()).then_some(Series { labels, samples })
+            })
+            .collect();
+        out.sort_by(|a, b| a.labels.cmp(&b.labels));
+        Ok(out)
+    }
+
+    fn label_names(&self, matchers: &[Matcher]) -> Result<Vec<String>, StorageError> {
+        let mut names: Vec<String> = self
+            .matching_labels(matchers)
+            .iter()
+            .flat_map(|l| l.iter().map(|l| l.name.clone()))
+            .collect();
+        names.sort();
+        names.dedup();
+        Ok(names)
+    }
+
+    fn label_values(&self, name: &str, matchers: &[Matcher]) -> Result<Vec<String>, StorageError> {
+        let mut values: Vec<String> = self
+            .matching_labels(matchers)
+            .iter()
+            .filter_map(|l| l.get(name).map(str::to_string))
+            .collect();
+        values.sort();
+        values.dedup();
+        Ok(values)
+    }
+}

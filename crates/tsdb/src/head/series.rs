@@ -1,0 +1,223 @@
+//! One head series: its labels and its chunks (closed ones plus the open head chunk).
+
+use crate::chunkenc::{XorChunk, XorIterator};
+use ember_model::{Labels, Timestamp};
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Mutex};
+
+/// Prometheus aims for this many samples per chunk.
+const SAMPLES_PER_CHUNK: usize = 120;
+
+/// A closed chunk: immutable bytes shared with running queries.
+#[derive(Clone)]
+pub(crate) struct ClosedChunk {
+    pub(crate) mint: Timestamp,
+    pub(crate) maxt: Timestamp,
+    pub(crate) bytes: Arc<[u8]>,
+}
+
+/// The chunk being appended to.
+pub(crate) struct OpenChunk {
+    chunk: XorChunk,
+    mint: Timestamp,
+    maxt: Timestamp,
+    /// When the chunk is cut regardless of its sample count, so chunks never span a
+    /// chunk-range boundary and fill evenly (Prometheus's `nextAt`).
+    next_at: Timestamp,
+}
+
+pub(crate) struct SeriesData {
+    pub(crate) closed: Vec<ClosedChunk>,
+    pub(crate) open: Option<OpenChunk>,
+    /// The newest sample, for out-of-order and duplicate checks.
+    pub(crate) last: Option<(Timestamp, f64)>,
+}
+
+/// A series in the head.
+pub(crate) struct MemSeries {
+    pub(crate) series_ref: u64,
+    pub(crate) labels: Labels,
+    pub(crate) data: Mutex<SeriesData>,
+    /// Whether its Series record is in the WAL; set under the WAL lock, so the record
+    /// always precedes the first Samples record that names the series.
+    pub(crate) logged: AtomicBool,
+}
+
+impl MemSeries {
+    pub(crate) fn new(series_ref: u64, labels: Labels, logged: bool) -> Self {
+        MemSeries {
+            series_ref,
+            labels,
+            data: Mutex::new(SeriesData {
+                closed: Vec::new(),
+                open: None,
+                last: None,
+            }),
+            logged: AtomicBool::new(logged),
+        }
+    }
+}
+
+/// The end of the chunk-range window `t` falls into.
+fn range_end(t: Timestamp, chunk_range: i64) -> Timestamp {
+    (t.div_euclid(chunk_range) + 1) * chunk_range
+}
+
+/// Where to cut a chunk started at `start` that has reached `cur` with a quarter of its
+/// target samples, so the rest of the window is split into evenly filled chunks.
+fn even_chunk_end(start: Timestamp, cur: Timestamp, max: Timestamp) -> Timestamp {
+    let n = (max - start) as f64 / ((cur - start + 1) as f64 * 4.0);
+    if n <= 1.0 {
+        max
+    } else {
+        start + ((max - start) as f64 / n.floor()) as i64
+    }
+}
+
+impl SeriesData {
+    /// Appends a sample already checked to be newer than `last`. Returns the chunk that was
+    /// closed to make room, if any.
+    pub(crate) fn append(&mut self, t: Timestamp, v: f64, chunk_range: i64) -> Option<ClosedChunk> {
+        let mut closed = None;
+        let cut = match &self.open {
+            None => true,
+            Some(open) => t >= open.next_at || open.chunk.num_samples() >= SAMPLES_PER_CHUNK * 2,
+        };
+        if cut {
+            closed = self.close_open();
+            self.open = Some(OpenChunk {
+                chunk: XorChunk::new(),
+                mint: t,
+                maxt: t,
+                next_at: range_end(t, chunk_range),
+            });
+        }
+        let open = self.open.as_mut().expect("open chunk exists after cut");
+        open.chunk.append(t, v);
+        open.maxt = t;
+        if open.chunk.num_samples() == SAMPLES_PER_CHUNK / 4 {
+            open.next_at = even_chunk_end(open.mint, open.maxt, open.next_at);
+        }
+        self.last = Some((t, v));
+        if let Some(c) = &closed {
+            self.closed.push(c.clone());
+        }
+        closed
+    }
+
+    fn close_open(&mut self) -> Option<ClosedChunk> {
+        let open = self.open.take()?;
+        Some(ClosedChunk {
+            mint: open.mint,
+            maxt: open.maxt,
+            bytes: Arc::from(open.chunk.bytes()),
+        })
+    }
+
+    /// Chunks overlapping `[mint, maxt]`, the open one copied, for a query snapshot.
+    pub(crate) fn snapshot(&self, mint: Timestamp, maxt: Timestamp) -> Vec<ClosedChunk> {
+        let mut out: Vec<ClosedChunk> = self
+            .closed
+            .iter()
+            .filter(|c| c.maxt >= mint && c.mint <= maxt)
+            .cloned()
+            .collect();
+        if let Some(open) = self
+            .open
+            .as_ref()
+            .filter(|o| o.maxt >= mint && o.mint <= maxt)
+        {
+            out.push(ClosedChunk {
+                mint: open.mint,
+                maxt: open.maxt,
+                bytes: Arc::from(open.chunk.bytes()),
+            });
+        }
+        out
+    }
+
+    /// Drops chunks that end before `mint`; returns whether the series is now empty.
+    pub(crate) fn truncate_before(&mut self, mint: Timestamp) -> bool {
+        self.closed.retain(|c| c.maxt >= mint);
+        if self.open.as_ref().is_some_and(|o| o.maxt < mint) {
+            self.open = None;
+        }
+        self.closed.is_empty() && self.open.is_none()
+    }
+
+    /// The time range covered by the series' chunks.
+    pub(crate) fn time_range(&self) -> Option<(Timestamp, Timestamp)> {
+        let first = self
+            .closed
+            .first()
+            .map(|c| c.mint)
+            .or(self.open.as_ref().map(|o| o.mint))?;
+        let last = self
+            .open
+            .as_ref()
+            .map(|o| o.maxt)
+            .or(self.closed.last().map(|c| c.maxt))?;
+        Some((first, last))
+    }
+
+    /// Number of chunks, open one included.
+    pub(crate) fn num_chunks(&self) -> usize {
+        self.closed.len() + usize::from(self.open.is_some())
+    }
+}
+
+/// Decodes the samples of `chunks` within `[mint, maxt]` into `out`.
+pub(crate) fn decode_into(
+    chunks: &[ClosedChunk],
+    mint: Timestamp,
+    maxt: Timestamp,
+    out: &mut Vec<(Timestamp, f64)>,
+) {
+    for c in chunks {
+        let mut it = XorIterator::new(&c.bytes);
+        while let Some((t, v)) = it.next() {
+            if t > maxt {
+                break;
+            }
+            if t >= mint {
+                out.push((t, v));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunks_are_cut_at_range_boundaries_and_fill_evenly() {
+        let mut d = SeriesData {
+            closed: Vec::new(),
+            open: None,
+            last: None,
+        };
+        let range = 2 * 3600 * 1000;
+        // 15s samples over 4h: chunks never straddle a 2h boundary, ~120 samples each.
+        for i in 0..(4 * 240) {
+            d.append(i * 15_000, i as f64, range);
+        }
+        let mut all = d.snapshot(i64::MIN, i64::MAX);
+        assert!(
+            all.iter().all(|c| c.mint / range == c.maxt / range),
+            "no chunk spans a window"
+        );
+        assert_eq!(
+            all.len(),
+            8,
+            "480 samples per 2h window split into 4 chunks of 120"
+        );
+        let mut samples = Vec::new();
+        decode_into(&all, 0, i64::MAX, &mut samples);
+        assert_eq!(samples.len(), 960);
+        assert!(samples.windows(2).all(|w| w[0].0 < w[1].0));
+        all.clear();
+        assert!(!d.truncate_before(range));
+        assert_eq!(d.time_range().unwrap().0, range);
+    }
+}
