@@ -6,7 +6,6 @@ use anyhow::Context;
 use ember_config::Config;
 use ember_scrape::{Health, ScrapeManager};
 use ember_selfmetrics::{Gauge, Registry};
-use ember_storage::MemStorage;
 use ember_web::{
     BuildInfo, DroppedTargetView, RuntimeConfig, TargetHealth, TargetSource, TargetView,
     WebOptions, WebState,
@@ -105,10 +104,12 @@ async fn serve(flags: ServerFlags) -> anyhow::Result<()> {
     let config = load_config(&flags)?;
     std::fs::create_dir_all(&flags.storage_path)
         .with_context(|| format!("creating storage directory {:?}", flags.storage_path))?;
-    let storage = Arc::new(MemStorage::new());
+    let head = open_head(&flags.storage_path)?;
+    let storage = Arc::new(head.clone());
 
     let registry = Registry::new();
     ember_selfmetrics::process::register(&registry);
+    register_tsdb_metrics(&registry, &head);
     registry
         .gauge_vec("ember_build_info", "A metric with a constant '1' value labeled by version, revision and rustversion from which Ember was built.", &["version", "revision", "rustversion"])
         .with(&[env!("CARGO_PKG_VERSION"), "", "unknown"])
@@ -173,8 +174,79 @@ async fn serve(flags: ServerFlags) -> anyhow::Result<()> {
         .context("serving HTTP")?;
     tracing::info!("Stopping scrape manager...");
     reloader.scrape.stop().await;
+    head.close().context("closing the WAL")?;
     tracing::info!("See you next time!");
     Ok(())
+}
+
+/// Opens the head and replays its WAL, logging what replay found.
+fn open_head(storage_path: &str) -> anyhow::Result<ember_tsdb::Head> {
+    let wal_dir = std::path::Path::new(storage_path).join("wal");
+    tracing::info!("Replaying WAL, this may take a while");
+    let started = std::time::Instant::now();
+    let (head, stats) = ember_tsdb::Head::replay(
+        ember_tsdb::HeadOptions::default(),
+        &wal_dir,
+        ember_wal::WalOptions::default(),
+    )
+    .with_context(|| format!("opening the WAL in {}", wal_dir.display()))?;
+    if let Some(repair) = &stats.repaired {
+        tracing::warn!(repair = %repair, "WAL was corrupted; repaired by truncating at the first bad record");
+    }
+    tracing::info!(
+        series = stats.series,
+        samples = stats.samples,
+        unknown_refs = stats.unknown_refs,
+        duration = ?started.elapsed(),
+        "WAL replay completed"
+    );
+    Ok(head)
+}
+
+/// `prometheus_tsdb_head_*` figures read from the head at scrape time.
+fn register_tsdb_metrics(registry: &Registry, head: &ember_tsdb::Head) {
+    let h = head.clone();
+    registry.gauge_fn(
+        "prometheus_tsdb_head_series",
+        "Total number of series in the head block.",
+        move || h.num_series() as f64,
+    );
+    let h = head.clone();
+    registry.gauge_fn(
+        "prometheus_tsdb_head_chunks",
+        "Total number of chunks in the head block.",
+        move || h.num_chunks() as f64,
+    );
+    let h = head.clone();
+    registry.collector(
+        "prometheus_tsdb_head_samples_appended_total",
+        "Total number of appended samples.",
+        ember_selfmetrics::Kind::Counter,
+        move || {
+            vec![(
+                vec![("type".to_string(), "float".to_string())],
+                h.samples_appended() as f64,
+            )]
+        },
+    );
+    let h = head.clone();
+    registry.gauge_fn(
+        "prometheus_tsdb_head_min_time",
+        "Minimum time bound of the head block.",
+        move || {
+            h.time_range()
+                .map_or(f64::from(i32::MAX), |(min, _)| min as f64)
+        },
+    );
+    let h = head.clone();
+    registry.gauge_fn(
+        "prometheus_tsdb_head_max_time",
+        "Maximum timestamp of the head block.",
+        move || {
+            h.time_range()
+                .map_or(f64::from(i32::MIN), |(_, max)| max as f64)
+        },
+    );
 }
 
 /// `--web.route-prefix`, defaulting to the path of `--web.external-url` as Prometheus does.

@@ -377,3 +377,106 @@ fn series_and_label_endpoints_list_scraped_series() {
     assert_eq!(status, 400, "{body}");
     assert!(body.contains("\"errorType\":\"bad_data\""), "{body}");
 }
+
+/// Encodes a remote-write request with one sample per series at `t`.
+fn write_request(names: &[String], t: i64, v: f64) -> Vec<u8> {
+    use ember_remote::prompb::{Label, Sample, TimeSeries, WriteRequest};
+    use prost::Message;
+    let req = WriteRequest {
+        timeseries: names
+            .iter()
+            .map(|n| TimeSeries {
+                labels: vec![
+                    Label {
+                        name: "__name__".into(),
+                        value: n.clone(),
+                    },
+                    Label {
+                        name: "job".into(),
+                        value: "rw".into(),
+                    },
+                ],
+                samples: vec![Sample {
+                    value: v,
+                    timestamp: t,
+                }],
+                exemplars: vec![],
+            })
+            .collect(),
+        metadata: vec![],
+    };
+    snap::raw::Encoder::new()
+        .compress_vec(&req.encode_to_vec())
+        .unwrap()
+}
+
+#[test]
+fn acknowledged_remote_writes_survive_sigkill() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let port = free_port();
+    let args = vec![
+        "server".to_string(),
+        format!("--web.listen-address=127.0.0.1:{port}"),
+        format!("--storage.tsdb.path={}", data.display()),
+        "--web.enable-remote-write-receiver".to_string(),
+    ];
+    let base = format!("http://127.0.0.1:{port}");
+    let names: Vec<String> = (0..50).map(|i| format!("crash_metric_{i}")).collect();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    {
+        let mut ember = Peer::start(
+            "ember",
+            env!("CARGO_BIN_EXE_ember"),
+            &args,
+            tempfile::tempdir().unwrap(),
+        );
+        ember.wait_ready(&format!("{base}/-/ready"), Duration::from_secs(20));
+        for k in 0..20 {
+            let body = write_request(&names, now - 60_000 + k * 1000, k as f64);
+            let (status, text) = http_post(
+                &format!("{base}/api/v1/write"),
+                &[("Content-Encoding", "snappy")],
+                &body,
+            )
+            .unwrap();
+            assert_eq!(status, 204, "{text}");
+        }
+        std::process::Command::new("kill")
+            .arg("-KILL")
+            .arg(ember.pid().to_string())
+            .status()
+            .unwrap();
+    }
+    let mut ember = Peer::start(
+        "ember",
+        env!("CARGO_BIN_EXE_ember"),
+        &args,
+        tempfile::tempdir().unwrap(),
+    );
+    ember.wait_ready(&format!("{base}/-/ready"), Duration::from_secs(20));
+    assert!(
+        ember.log_text().contains("WAL replay completed"),
+        "{}",
+        ember.log_text()
+    );
+    let (status, body) =
+        http_get(&format!("{base}/federate?match[]=%7Bjob%3D%22rw%22%7D")).unwrap();
+    assert_eq!(status, 200);
+    for name in &names {
+        let line = body
+            .lines()
+            .find(|l| l.starts_with(&format!("{name}{{")))
+            .unwrap_or_else(|| panic!("{name} lost: {body}"));
+        assert!(line.contains(" 19 "), "the last acknowledged value: {line}");
+    }
+    let (_, series) = http_get(&format!(
+        "{base}/api/v1/series?match[]=%7Bjob%3D%22rw%22%7D"
+    ))
+    .unwrap();
+    let v: serde_json::Value = serde_json::from_str(&series).unwrap();
+    assert_eq!(v["data"].as_array().unwrap().len(), 50);
+}
