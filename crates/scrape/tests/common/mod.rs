@@ -3,7 +3,8 @@
 
 use ember_scrape::ScrapeManager;
 use ember_selfmetrics::Registry;
-use ember_storage::MemStorage;
+use ember_storage::{Queryable, Series};
+use ember_tsdb::{Head, HeadOptions};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -12,11 +13,35 @@ pub fn init_tls() {
     let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
-/// A manager scraping into a fresh in-memory store, configured from `yaml`.
-pub async fn start_manager(yaml: &str) -> (Arc<ScrapeManager>, MemStorage) {
+/// The real storage: a TSDB head logging to a WAL in a temporary directory.
+pub struct Storage {
+    head: Head,
+    _dir: tempfile::TempDir,
+}
+
+impl Storage {
+    /// Every series with every sample, sorted by labels.
+    pub fn dump(&self) -> Vec<Series> {
+        let q = self.head.querier(i64::MIN, i64::MAX).unwrap();
+        q.select(&[
+            ember_model::Matcher::new(ember_model::MatchType::Regex, "__name__", ".+").unwrap(),
+        ])
+        .unwrap()
+    }
+}
+
+/// A manager scraping into a fresh TSDB head, configured from `yaml`.
+pub async fn start_manager(yaml: &str) -> (Arc<ScrapeManager>, Storage) {
     init_tls();
-    let storage = MemStorage::new();
-    let manager = ScrapeManager::new(Arc::new(storage.clone()), &Registry::new());
+    let dir = tempfile::tempdir().unwrap();
+    let (head, _) = Head::replay(
+        HeadOptions::default(),
+        &dir.path().join("wal"),
+        ember_wal::WalOptions::default(),
+    )
+    .unwrap();
+    let storage = Storage { head, _dir: dir };
+    let manager = ScrapeManager::new(Arc::new(storage.head.clone()), &Registry::new());
     let config = ember_config::load_str(yaml, "test.yml").expect("valid test config");
     manager.apply_config(&config).await.expect("apply config");
     (manager, storage)
