@@ -104,12 +104,12 @@ async fn serve(flags: ServerFlags) -> anyhow::Result<()> {
     let config = load_config(&flags)?;
     std::fs::create_dir_all(&flags.storage_path)
         .with_context(|| format!("creating storage directory {:?}", flags.storage_path))?;
-    let head = open_head(&flags.storage_path)?;
-    let storage = Arc::new(head.clone());
+    let db = open_db(&flags, &config)?;
+    let storage = Arc::new(db.clone());
 
     let registry = Registry::new();
     ember_selfmetrics::process::register(&registry);
-    register_tsdb_metrics(&registry, &head);
+    register_tsdb_metrics(&registry, &db);
     registry
         .gauge_vec("ember_build_info", "A metric with a constant '1' value labeled by version, revision and rustversion from which Ember was built.", &["version", "revision", "rustversion"])
         .with(&[env!("CARGO_PKG_VERSION"), "", "unknown"])
@@ -174,22 +174,54 @@ async fn serve(flags: ServerFlags) -> anyhow::Result<()> {
         .context("serving HTTP")?;
     tracing::info!("Stopping scrape manager...");
     reloader.scrape.stop().await;
-    head.close().context("closing the WAL")?;
+    db.close().context("closing the WAL")?;
     tracing::info!("See you next time!");
     Ok(())
 }
 
-/// Opens the head and replays its WAL, logging what replay found.
-fn open_head(storage_path: &str) -> anyhow::Result<ember_tsdb::Head> {
-    let wal_dir = std::path::Path::new(storage_path).join("wal");
+/// Retention from the flags, overridden by the config file's `storage.tsdb` section;
+/// 15d when neither time nor size is set, as Prometheus does.
+fn retention(flags: &ServerFlags, config: &Config) -> anyhow::Result<(i64, u64)> {
+    let flag_time = flags
+        .retention_time
+        .as_deref()
+        .map(ember_config::parse_duration)
+        .transpose()
+        .context("--storage.tsdb.retention.time")?;
+    let flag_size = flags
+        .retention_size
+        .as_deref()
+        .map(ember_config::parse_size)
+        .transpose()
+        .context("--storage.tsdb.retention.size")?;
+    let time = config.storage.tsdb.retention_time.or(flag_time);
+    let size = config
+        .storage
+        .tsdb
+        .retention_size
+        .or(flag_size)
+        .unwrap_or(0);
+    let time_ms = match time {
+        Some(t) => t.as_millis() as i64,
+        None if size == 0 => 15 * 24 * 3600 * 1000,
+        None => 0,
+    };
+    Ok((time_ms, size))
+}
+
+/// Opens the database, replaying its WAL and logging what replay found.
+fn open_db(flags: &ServerFlags, config: &Config) -> anyhow::Result<ember_tsdb::Db> {
+    let (retention_ms, retention_bytes) = retention(flags, config)?;
+    let dir = std::path::Path::new(&flags.storage_path);
     tracing::info!("Replaying WAL, this may take a while");
     let started = std::time::Instant::now();
-    let (head, stats) = ember_tsdb::Head::replay(
-        ember_tsdb::HeadOptions::default(),
-        &wal_dir,
-        ember_wal::WalOptions::default(),
-    )
-    .with_context(|| format!("opening the WAL in {}", wal_dir.display()))?;
+    let options = ember_tsdb::DbOptions {
+        retention_ms,
+        retention_bytes,
+        ..Default::default()
+    };
+    let (db, stats) = ember_tsdb::Db::open(dir, options)
+        .with_context(|| format!("opening storage in {}", dir.display()))?;
     if let Some(repair) = &stats.repaired {
         tracing::warn!(repair = %repair, "WAL was corrupted; repaired by truncating at the first bad record");
     }
@@ -197,14 +229,63 @@ fn open_head(storage_path: &str) -> anyhow::Result<ember_tsdb::Head> {
         series = stats.series,
         samples = stats.samples,
         unknown_refs = stats.unknown_refs,
+        blocks = db.blocks().len(),
         duration = ?started.elapsed(),
         "WAL replay completed"
     );
-    Ok(head)
+    Ok(db)
 }
 
-/// `prometheus_tsdb_head_*` figures read from the head at scrape time.
-fn register_tsdb_metrics(registry: &Registry, head: &ember_tsdb::Head) {
+/// `prometheus_tsdb_*` figures read from the database at scrape time.
+fn register_tsdb_metrics(registry: &Registry, db: &ember_tsdb::Db) {
+    let counter = |name: &str, help: &str, read: fn(&ember_tsdb::DbStats) -> u64| {
+        let d = db.clone();
+        registry.collector(name, help, ember_selfmetrics::Kind::Counter, move || {
+            vec![(Vec::new(), read(d.stats()) as f64)]
+        });
+    };
+    counter(
+        "prometheus_tsdb_compactions_total",
+        "Total number of compactions that were executed for the partition.",
+        |s| s.compactions.load(std::sync::atomic::Ordering::Relaxed),
+    );
+    counter(
+        "prometheus_tsdb_compactions_failed_total",
+        "Total number of compactions that failed for the partition.",
+        |s| {
+            s.compactions_failed
+                .load(std::sync::atomic::Ordering::Relaxed)
+        },
+    );
+    counter(
+        "prometheus_tsdb_time_retentions_total",
+        "The number of times that blocks were deleted because the maximum time limit was exceeded.",
+        |s| s.time_retentions.load(std::sync::atomic::Ordering::Relaxed),
+    );
+    counter(
+        "prometheus_tsdb_size_retentions_total",
+        "The number of times that blocks were deleted because the maximum number of bytes was exceeded.",
+        |s| s.size_retentions.load(std::sync::atomic::Ordering::Relaxed),
+    );
+    let d = db.clone();
+    registry.gauge_fn(
+        "prometheus_tsdb_blocks_loaded",
+        "Number of currently loaded data blocks",
+        move || d.blocks().len() as f64,
+    );
+    let d = db.clone();
+    registry.gauge_fn(
+        "prometheus_tsdb_storage_blocks_bytes",
+        "The number of bytes that are currently used for local storage by all blocks.",
+        move || d.blocks().iter().map(|b| b.size()).sum::<u64>() as f64,
+    );
+    let d = db.clone();
+    registry.gauge_fn(
+        "prometheus_tsdb_retention_limit_bytes",
+        "Max number of bytes to be retained in the tsdb blocks, configured 0 means disabled",
+        move || d.retention_limit_bytes() as f64,
+    );
+    let head = db.head();
     let h = head.clone();
     registry.gauge_fn(
         "prometheus_tsdb_head_series",

@@ -10,8 +10,10 @@
 mod postings;
 mod series;
 
+pub(crate) use series::ClosedChunk;
+
 use crate::head::postings::MemPostings;
-use crate::head::series::{ClosedChunk, MemSeries, decode_into};
+use crate::head::series::{MemSeries, decode_into};
 use ember_model::{Labels, Matcher, Timestamp};
 use ember_storage::{
     AppendError, Appendable, Appender, Metadata, Querier, Queryable, Series, SeriesRef,
@@ -20,6 +22,7 @@ use ember_storage::{
 use ember_wal::Wal;
 use ember_wal::record::{self, RecordType, RefSample};
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
@@ -30,12 +33,15 @@ const STRIPES: usize = 64;
 pub struct HeadOptions {
     /// The chunk range (2h): head chunks never span a multiple of it.
     pub chunk_range_ms: i64,
+    /// Samples older than this belong to persisted blocks and are refused (out of bounds).
+    pub min_valid_time: Timestamp,
 }
 
 impl Default for HeadOptions {
     fn default() -> Self {
         HeadOptions {
             chunk_range_ms: 2 * 3600 * 1000,
+            min_valid_time: i64::MIN,
         }
     }
 }
@@ -90,7 +96,11 @@ pub(crate) struct HeadInner {
     /// Held for writing while a commit applies, for reading while a query snapshots.
     commit_lock: RwLock<()>,
     samples_appended: AtomicU64,
+    /// See [`HeadOptions::min_valid_time`]; raised when the head is truncated.
+    min_valid_time: AtomicI64,
     wal: Option<Mutex<WalWriter>>,
+    wal_dir: Option<PathBuf>,
+    wal_options: ember_wal::WalOptions,
 }
 
 impl HeadInner {
@@ -141,8 +151,12 @@ impl HeadInner {
         s
     }
 
-    /// Appends one sample to a series, dropping it when not newer than the series' last.
+    /// Appends one sample to a series, dropping it when not newer than the series' last
+    /// or older than the head's valid range.
     fn apply_one(&self, series: &MemSeries, t: Timestamp, v: f64) -> bool {
+        if t < self.min_valid_time.load(Ordering::Relaxed) {
+            return false;
+        }
         let mut data = series.data.lock().expect("series lock");
         if data.last.is_some_and(|(last, _)| last >= t) {
             return false;
@@ -237,6 +251,12 @@ impl Head {
 
     fn with_wal(options: HeadOptions, wal: Option<Wal>) -> Self {
         Head(Arc::new(HeadInner {
+            min_valid_time: AtomicI64::new(options.min_valid_time),
+            wal_dir: wal.as_ref().map(|w| w.dir().to_path_buf()),
+            wal_options: wal
+                .as_ref()
+                .map(|w| w.options().clone())
+                .unwrap_or_default(),
             options,
             series: SeriesStripes::new(),
             postings: RwLock::default(),
@@ -383,6 +403,119 @@ impl Head {
             .sum()
     }
 
+    /// True when the head spans more than 1.5 chunk ranges, so its oldest range can be
+    /// persisted as a block (Prometheus's rule).
+    pub fn compactable(&self) -> bool {
+        self.time_range()
+            .is_some_and(|(min, max)| max - min > self.0.options.chunk_range_ms / 2 * 3)
+    }
+
+    /// The chunk range.
+    pub fn chunk_range_ms(&self) -> i64 {
+        self.0.options.chunk_range_ms
+    }
+
+    /// Every series with its chunks lying in `[mint, maxt)`, sorted by labels. Head chunks
+    /// never cross a chunk-range boundary, so for aligned ranges no chunk is split.
+    pub(crate) fn chunks_in_range(
+        &self,
+        mint: Timestamp,
+        maxt: Timestamp,
+    ) -> Vec<(Labels, Vec<ClosedChunk>)> {
+        let all = [
+            Matcher::new(ember_model::MatchType::Regex, "__name__", ".*").expect("static regex"),
+        ];
+        let mut out: Vec<(Labels, Vec<ClosedChunk>)> = self
+            .0
+            .snapshot(&all, mint, maxt - 1)
+            .into_iter()
+            .map(|(labels, chunks)| {
+                (
+                    labels,
+                    chunks
+                        .into_iter()
+                        .filter(|c| c.mint >= mint && c.maxt < maxt)
+                        .collect::<Vec<_>>(),
+                )
+            })
+            .filter(|(_, chunks)| !chunks.is_empty())
+            .collect();
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        out
+    }
+
+    /// Drops everything before `mint` (now persisted in a block): chunks, then series left
+    /// empty; later samples before `mint` are refused. Then checkpoints and truncates the WAL.
+    pub fn truncate(&self, mint: Timestamp) -> std::io::Result<()> {
+        let inner = &self.0;
+        inner.min_valid_time.fetch_max(mint, Ordering::Relaxed);
+        let mut new_min = i64::MAX;
+        {
+            let _apply = inner.commit_lock.write().expect("commit lock");
+            for stripe in &inner.series.by_ref {
+                let mut stripe = stripe.write().expect("series stripe");
+                let mut removed = Vec::new();
+                for (r, s) in stripe.iter() {
+                    let mut data = s.data.lock().expect("series lock");
+                    // A series keeps its newest sample for order checks even when its
+                    // chunks are gone, unless nothing recent remains.
+                    if data.truncate_before(mint) {
+                        removed.push(*r);
+                    } else if let Some((first, _)) = data.time_range() {
+                        new_min = new_min.min(first);
+                    }
+                }
+                for r in removed {
+                    if let Some(s) = stripe.remove(&r) {
+                        inner
+                            .postings
+                            .write()
+                            .expect("postings lock")
+                            .remove(r, &s.labels);
+                        let ls = SeriesStripes::label_stripe(&s.labels);
+                        inner.series.by_labels[ls]
+                            .write()
+                            .expect("labels stripe")
+                            .remove(&s.labels);
+                        inner.num_series.fetch_sub(1, Ordering::Relaxed);
+                    }
+                }
+            }
+            inner.min_time.store(new_min, Ordering::Relaxed);
+            if new_min == i64::MAX {
+                inner.max_time.store(i64::MIN, Ordering::Relaxed);
+            }
+        }
+        self.truncate_wal(mint)
+    }
+
+    /// Moves the WAL to a new segment, checkpoints the older ones (keeping series still in
+    /// the head and samples from `mint` on) and deletes them. Commits continue meanwhile.
+    fn truncate_wal(&self, mint: Timestamp) -> std::io::Result<()> {
+        let (Some(wal), Some(dir)) = (&self.0.wal, &self.0.wal_dir) else {
+            return Ok(());
+        };
+        let (first, current) = {
+            let mut w = wal.lock().expect("wal lock");
+            let (first, _) = w.wal.segments()?;
+            (first, w.wal.next_segment()?)
+        };
+        if current == 0 || first >= current {
+            return Ok(());
+        }
+        let inner = self.0.clone();
+        let keep = move |r: u64| inner.get(r).is_some();
+        ember_wal::checkpoint(dir, &self.0.wal_options, first, current - 1, keep, mint)
+            .map_err(|e| std::io::Error::other(format!("WAL checkpoint: {e}")))?;
+        wal.lock().expect("wal lock").wal.truncate(current)?;
+        Ok(())
+    }
+
+    /// Bytes of the WAL directory (segments and checkpoints), for size-based retention.
+    pub fn wal_size(&self) -> u64 {
+        self.0.wal_dir.as_deref().map(dir_size).unwrap_or(0)
+    }
+
     /// Flushes and fsyncs the WAL (graceful shutdown).
     pub fn close(&self) -> std::io::Result<()> {
         match &self.0.wal {
@@ -390,6 +523,21 @@ impl Head {
             None => Ok(()),
         }
     }
+}
+
+/// Total size of the files under `dir`.
+pub(crate) fn dir_size(dir: &std::path::Path) -> u64 {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .map(|e| match e.metadata() {
+            Ok(m) if m.is_dir() => dir_size(&e.path()),
+            Ok(m) => m.len(),
+            Err(_) => 0,
+        })
+        .sum()
 }
 
 struct PendingSample {
@@ -433,6 +581,9 @@ impl Appender for HeadAppender {
                 self.head.get_or_create(labels, 0, false)
             }
         };
+        if t < self.head.min_valid_time.load(Ordering::Relaxed) {
+            return Err(AppendError::OutOfBounds);
+        }
         let last = match self.pending_last.get(&series.series_ref) {
             Some(&p) => Some(p),
             None => series.data.lock().expect("series lock").last,

@@ -1,0 +1,452 @@
+//! The database: persisted blocks plus the head, behind the storage traits.
+//!
+//! Appends go to the head. When the head spans more than 1.5 chunk ranges its oldest
+//! range is written as a block and the head (and WAL) truncated; retention then deletes
+//! the oldest blocks. Queries merge blocks and head per series. A block being deleted
+//! stays readable to queries already holding it (it is reference-counted and mmapped).
+
+use crate::TsdbError;
+use crate::block::Block;
+use crate::compact::{TMP_SUFFIX, write_block};
+use crate::head::{Head, HeadOptions};
+use ember_model::{Labels, Matcher, Timestamp};
+use ember_storage::{
+    AppendError, Appendable, Appender, Metadata, Querier, Queryable, Series, SeriesRef,
+    StorageError,
+};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+/// Database settings.
+#[derive(Clone, Debug)]
+pub struct DbOptions {
+    /// Blocks older than this, measured from the newest block's end, are deleted (0 = off).
+    pub retention_ms: i64,
+    /// Blocks are deleted, oldest first, while blocks + WAL exceed this (0 = off).
+    pub retention_bytes: u64,
+    /// The head's chunk range and the level-1 block range (2h).
+    pub block_range_ms: i64,
+    /// WAL settings.
+    pub wal: ember_wal::WalOptions,
+}
+
+impl Default for DbOptions {
+    fn default() -> Self {
+        DbOptions {
+            retention_ms: 15 * 24 * 3600 * 1000,
+            retention_bytes: 0,
+            block_range_ms: 2 * 3600 * 1000,
+            wal: Default::default(),
+        }
+    }
+}
+
+/// Counters for the `prometheus_tsdb_*` metrics.
+#[derive(Default, Debug)]
+pub struct DbStats {
+    /// Head compactions into blocks.
+    pub compactions: AtomicU64,
+    /// Failed compactions.
+    pub compactions_failed: AtomicU64,
+    /// Times blocks were deleted for time retention.
+    pub time_retentions: AtomicU64,
+    /// Times blocks were deleted for size retention.
+    pub size_retentions: AtomicU64,
+}
+
+struct DbInner {
+    dir: PathBuf,
+    options: DbOptions,
+    head: Head,
+    /// Sorted by min time.
+    blocks: RwLock<Vec<Arc<Block>>>,
+    stats: DbStats,
+    /// Serialises compaction and retention.
+    maintenance: Mutex<()>,
+    compact_signal: SyncSender<()>,
+}
+
+/// An open database. Cloning shares it.
+#[derive(Clone)]
+pub struct Db(Arc<DbInner>);
+
+impl Db {
+    /// Opens (or creates) the database in `dir`: removes leftovers of interrupted block
+    /// writes, opens blocks, replays the WAL, and starts the background compactor.
+    pub fn open(dir: &Path, options: DbOptions) -> Result<(Db, crate::ReplayStats), TsdbError> {
+        let io = |e: std::io::Error| TsdbError::Io {
+            path: dir.to_path_buf(),
+            source: e,
+        };
+        std::fs::create_dir_all(dir).map_err(io)?;
+        let mut blocks = Vec::new();
+        for entry in std::fs::read_dir(dir).map_err(io)?.flatten() {
+            let path = entry.path();
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if !path.is_dir() || name == "wal" || name == "chunks_head" {
+                continue;
+            }
+            if name.ends_with(TMP_SUFFIX) || name.ends_with(".tmp-for-deletion") {
+                tracing::info!(dir = %path.display(), "Removing leftover temporary block directory");
+                std::fs::remove_dir_all(&path).map_err(io)?;
+                continue;
+            }
+            if path.join("meta.json").is_file() {
+                match Block::open(&path) {
+                    Ok(b) => blocks.push(Arc::new(b)),
+                    Err(e) => tracing::error!(err = %e, "Skipping unreadable block"),
+                }
+            }
+        }
+        blocks.sort_by_key(|b| b.meta().min_time);
+        let min_valid_time = blocks
+            .iter()
+            .map(|b| b.meta().max_time)
+            .max()
+            .unwrap_or(i64::MIN);
+        let head_options = HeadOptions {
+            chunk_range_ms: options.block_range_ms,
+            min_valid_time,
+        };
+        let (head, replay) = Head::replay(head_options, &dir.join("wal"), options.wal.clone())
+            .map_err(|e| TsdbError::Io {
+                path: dir.join("wal"),
+                source: e,
+            })?;
+        let (compact_signal, wake) = sync_channel(1);
+        let db = Db(Arc::new(DbInner {
+            dir: dir.to_path_buf(),
+            options,
+            head,
+            blocks: RwLock::new(blocks),
+            stats: DbStats::default(),
+            maintenance: Mutex::new(()),
+            compact_signal,
+        }));
+        let weak = Arc::downgrade(&db.0);
+        std::thread::Builder::new()
+            .name("tsdb-compactor".into())
+            .spawn(move || compactor(weak, wake))
+            .map_err(io)?;
+        let _ = db.0.compact_signal.try_send(());
+        Ok((db, replay))
+    }
+
+    /// The head.
+    pub fn head(&self) -> &Head {
+        &self.0.head
+    }
+
+    /// The loaded blocks, oldest first.
+    pub fn blocks(&self) -> Vec<Arc<Block>> {
+        self.0.blocks.read().expect("blocks lock").clone()
+    }
+
+    /// Compaction and retention counters.
+    pub fn stats(&self) -> &DbStats {
+        &self.0.stats
+    }
+
+    /// Persists head ranges as blocks while the head is compactable, then applies
+    /// retention. Runs in the background after commits; callable directly (tests, tools).
+    pub fn compact(&self) -> Result<(), TsdbError> {
+        let inner = &self.0;
+        let _serial = inner.maintenance.lock().expect("maintenance lock");
+        while inner.head.compactable() {
+            let (min, _) = inner
+                .head
+                .time_range()
+                .expect("compactable head has samples");
+            let range = inner.options.block_range_ms;
+            let mint = min.div_euclid(range) * range;
+            let maxt = mint + range;
+            let series = inner.head.chunks_in_range(mint, maxt);
+            if !series.is_empty() {
+                match write_block(&inner.dir, mint, maxt, &series) {
+                    Ok(meta) => {
+                        let dir = inner.dir.join(&meta.ulid);
+                        let block = Block::open(&dir)?;
+                        tracing::info!(ulid = %meta.ulid, mint, maxt, series = meta.stats.num_series, "Wrote block from head");
+                        let mut blocks = inner.blocks.write().expect("blocks lock");
+                        blocks.push(Arc::new(block));
+                        blocks.sort_by_key(|b| b.meta().min_time);
+                        inner.stats.compactions.fetch_add(1, Ordering::Relaxed);
+                    }
+                    Err(e) => {
+                        inner
+                            .stats
+                            .compactions_failed
+                            .fetch_add(1, Ordering::Relaxed);
+                        return Err(e);
+                    }
+                }
+            }
+            inner.head.truncate(maxt).map_err(|e| TsdbError::Io {
+                path: inner.dir.join("wal"),
+                source: e,
+            })?;
+        }
+        self.apply_retention()
+    }
+
+    /// Deletes whole blocks beyond the time or size retention, oldest first.
+    fn apply_retention(&self) -> Result<(), TsdbError> {
+        let inner = &self.0;
+        let blocks = self.blocks();
+        let mut doomed: Vec<Arc<Block>> = Vec::new();
+        if inner.options.retention_ms > 0 {
+            if let Some(newest) = blocks.iter().map(|b| b.meta().max_time).max() {
+                let before = doomed.len();
+                doomed.extend(
+                    blocks
+                        .iter()
+                        .filter(|b| newest - b.meta().max_time > inner.options.retention_ms)
+                        .cloned(),
+                );
+                if doomed.len() > before {
+                    inner.stats.time_retentions.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        }
+        if inner.options.retention_bytes > 0 {
+            let mut total = inner.head.wal_size();
+            let mut size_doomed = false;
+            for b in blocks.iter().rev() {
+                total += b.size();
+                if total > inner.options.retention_bytes
+                    && !doomed.iter().any(|d| Arc::ptr_eq(d, b))
+                {
+                    doomed.push(b.clone());
+                    size_doomed = true;
+                }
+            }
+            if size_doomed {
+                inner.stats.size_retentions.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        if doomed.is_empty() {
+            return Ok(());
+        }
+        inner
+            .blocks
+            .write()
+            .expect("blocks lock")
+            .retain(|b| !doomed.iter().any(|d| Arc::ptr_eq(d, b)));
+        for b in doomed {
+            tracing::info!(ulid = %b.meta().ulid, "Deleting block beyond retention");
+            // Rename first so a crash mid-delete leaves a directory start-up removes.
+            let tmp = b.dir().with_extension("tmp-for-deletion");
+            std::fs::rename(b.dir(), &tmp)
+                .and_then(|_| std::fs::remove_dir_all(&tmp))
+                .map_err(|e| TsdbError::Io {
+                    path: b.dir().to_path_buf(),
+                    source: e,
+                })?;
+        }
+        Ok(())
+    }
+
+    /// Total bytes of blocks plus WAL, as size retention counts them.
+    pub fn size(&self) -> u64 {
+        self.blocks().iter().map(|b| b.size()).sum::<u64>() + self.0.head.wal_size()
+    }
+
+    /// The retention size limit in bytes (0 = none).
+    pub fn retention_limit_bytes(&self) -> u64 {
+        self.0.options.retention_bytes
+    }
+
+    /// Fsyncs the WAL (graceful shutdown).
+    pub fn close(&self) -> std::io::Result<()> {
+        self.0.head.close()
+    }
+}
+
+/// Runs maintenance after commits that made the head compactable, and every minute.
+fn compactor(db: std::sync::Weak<DbInner>, wake: Receiver<()>) {
+    loop {
+        match wake.recv_timeout(Duration::from_secs(60)) {
+            Ok(()) | Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => return,
+        }
+        let Some(inner) = db.upgrade() else { return };
+        if let Err(e) = Db(inner).compact() {
+            tracing::error!(err = %e, "Compaction failed");
+        }
+    }
+}
+
+impl Appendable for Db {
+    fn appender(&self) -> Box<dyn Appender> {
+        Box::new(DbAppender {
+            inner: self.0.head.appender(),
+            db: self.0.clone(),
+        })
+    }
+}
+
+/// A head transaction that wakes the compactor when its commit makes the head compactable.
+struct DbAppender {
+    inner: Box<dyn Appender>,
+    db: Arc<DbInner>,
+}
+
+impl Appender for DbAppender {
+    fn append(
+        &mut self,
+        series_ref: SeriesRef,
+        labels: &Labels,
+        t: Timestamp,
+        v: f64,
+    ) -> Result<SeriesRef, AppendError> {
+        self.inner.append(series_ref, labels, t, v)
+    }
+
+    fn update_metadata(
+        &mut self,
+        series_ref: SeriesRef,
+        labels: &Labels,
+        metadata: &Metadata,
+    ) -> Result<SeriesRef, AppendError> {
+        self.inner.update_metadata(series_ref, labels, metadata)
+    }
+
+    fn commit(self: Box<Self>) -> Result<(), AppendError> {
+        self.inner.commit()?;
+        if self.db.head.compactable() {
+            let _ = self.db.compact_signal.try_send(());
+        }
+        Ok(())
+    }
+
+    fn rollback(self: Box<Self>) {
+        self.inner.rollback();
+    }
+}
+
+impl Queryable for Db {
+    fn querier(
+        &self,
+        mint: Timestamp,
+        maxt: Timestamp,
+    ) -> Result<Box<dyn Querier + '_>, StorageError> {
+        let blocks = self
+            .blocks()
+            .into_iter()
+            .filter(|b| b.overlaps(mint, maxt))
+            .collect();
+        Ok(Box::new(DbQuerier {
+            blocks,
+            head: self.0.head.clone(),
+            mint,
+            maxt,
+        }))
+    }
+}
+
+/// Reads blocks (held alive for the querier's lifetime) and the head.
+struct DbQuerier {
+    blocks: Vec<Arc<Block>>,
+    head: Head,
+    mint: Timestamp,
+    maxt: Timestamp,
+}
+
+fn storage_error(e: impl std::fmt::Display) -> StorageError {
+    StorageError(e.to_string())
+}
+
+impl DbQuerier {
+    fn labels_of(&self, matchers: &[Matcher]) -> Result<Vec<Labels>, StorageError> {
+        let mut all = std::collections::BTreeSet::new();
+        for b in &self.blocks {
+            all.extend(
+                b.matching_labels(matchers, self.mint, self.maxt)
+                    .map_err(storage_error)?,
+            );
+        }
+        all.extend(
+            self.head
+                .querier(self.mint, self.maxt)?
+                .select(matchers)?
+                .into_iter()
+                .map(|s| s.labels),
+        );
+        Ok(all.into_iter().collect())
+    }
+}
+
+impl Querier for DbQuerier {
+    fn select(&self, matchers: &[Matcher]) -> Result<Vec<Series>, StorageError> {
+        let mut merged: BTreeMap<Labels, Vec<(Timestamp, f64)>> = BTreeMap::new();
+        let sources = self.blocks.iter().map(|b| {
+            b.select(matchers, self.mint, self.maxt)
+                .map_err(storage_error)
+        });
+        let head = std::iter::once(
+            self.head
+                .querier(self.mint, self.maxt)
+                .and_then(|q| q.select(matchers)),
+        );
+        for series_set in sources.chain(head) {
+            for s in series_set? {
+                match merged.get_mut(&s.labels) {
+                    Some(existing) => merge_samples(existing, s.samples),
+                    None => {
+                        merged.insert(s.labels, s.samples);
+                    }
+                }
+            }
+        }
+        Ok(merged
+            .into_iter()
+            .map(|(labels, samples)| Series { labels, samples })
+            .collect())
+    }
+
+    fn label_names(&self, matchers: &[Matcher]) -> Result<Vec<String>, StorageError> {
+        let mut names: Vec<String> = self
+            .labels_of(matchers)?
+            .iter()
+            .flat_map(|l| l.iter().map(|l| l.name.clone()))
+            .collect();
+        names.sort();
+        names.dedup();
+        Ok(names)
+    }
+
+    fn label_values(&self, name: &str, matchers: &[Matcher]) -> Result<Vec<String>, StorageError> {
+        let mut values: Vec<String> = self
+            .labels_of(matchers)?
+            .iter()
+            .filter_map(|l| l.get(name).map(str::to_string))
+            .collect();
+        values.sort();
+        values.dedup();
+        Ok(values)
+    }
+}
+
+/// Merges sorted `more` into sorted `into`; on equal timestamps the first source wins.
+fn merge_samples(into: &mut Vec<(Timestamp, f64)>, more: Vec<(Timestamp, f64)>) {
+    let old = std::mem::take(into);
+    into.reserve(old.len() + more.len());
+    let (mut a, mut b) = (old.into_iter().peekable(), more.into_iter().peekable());
+    loop {
+        match (a.peek(), b.peek()) {
+            (Some(x), Some(y)) if x.0 < y.0 => into.push(a.next().expect("peeked")),
+            (Some(x), Some(y)) if x.0 > y.0 => into.push(b.next().expect("peeked")),
+            (Some(_), Some(_)) => {
+                into.push(a.next().expect("peeked"));
+                b.next();
+            }
+            (Some(_), None) => into.push(a.next().expect("peeked")),
+            (None, Some(_)) => into.push(b.next().expect("peeked")),
+            (None, None) => break,
+        }
+    }
+}

@@ -1,0 +1,300 @@
+//! The database end to end: head ranges become Prometheus-format blocks, the head and WAL
+//! are truncated, queries see every sample exactly once across blocks and head, restarts
+//! keep everything, retention deletes old blocks, and promtool and Prometheus 2.42 read
+//! what Ember wrote.
+
+use ember_model::{Labels, MatchType, Matcher};
+use ember_storage::{Appendable, Queryable, Series};
+use ember_testkit::{Peer, free_port, http_get, require_binary};
+use ember_tsdb::{Db, DbOptions};
+use std::path::Path;
+use std::time::Duration;
+
+const HOUR: i64 = 3600 * 1000;
+
+fn all(db: &Db) -> Vec<Series> {
+    let q = db.querier(i64::MIN, i64::MAX).unwrap();
+    q.select(&[Matcher::new(MatchType::Regex, "__name__", ".+").unwrap()])
+        .unwrap()
+}
+
+/// 20 series, one sample every 15s from `start` for `hours`, committed in scrape-sized batches.
+fn fill(db: &Db, start: i64, hours: i64) {
+    let steps = hours * 240;
+    for k in 0..steps {
+        let mut app = db.appender();
+        for i in 0..20 {
+            let labels = Labels::from_pairs([
+                ("__name__", "db_test_metric".to_string()),
+                ("i", i.to_string()),
+            ]);
+            app.append(0, &labels, start + k * 15_000, (k * 100 + i) as f64)
+                .unwrap();
+        }
+        app.commit().unwrap();
+    }
+}
+
+fn open(dir: &Path, options: DbOptions) -> Db {
+    Db::open(dir, options).unwrap().0
+}
+
+#[test]
+fn head_is_cut_into_blocks_and_every_sample_stays_queryable() {
+    let dir = tempfile::tempdir().unwrap();
+    let start = 100 * 2 * HOUR;
+    let db = open(
+        dir.path(),
+        DbOptions {
+            retention_ms: 0,
+            ..Default::default()
+        },
+    );
+    fill(&db, start, 5);
+    db.compact().unwrap();
+    let blocks = db.blocks();
+    assert_eq!(blocks.len(), 1, "one 2h block cut from a 5h head");
+    let meta = blocks[0].meta();
+    assert_eq!((meta.min_time, meta.max_time), (start, start + 2 * HOUR));
+    assert_eq!(meta.stats.num_series, 20);
+    assert_eq!(meta.stats.num_samples, 20 * 480);
+    let (head_min, _) = db.head().time_range().unwrap();
+    assert!(head_min >= start + 2 * HOUR, "head truncated");
+    let series = all(&db);
+    assert_eq!(series.len(), 20);
+    assert!(
+        series.iter().all(|s| s.samples.len() == 5 * 240),
+        "every sample exactly once"
+    );
+    let before: Vec<_> = series
+        .iter()
+        .map(|s| {
+            (
+                s.labels.clone(),
+                s.samples
+                    .iter()
+                    .map(|(t, v)| (*t, v.to_bits()))
+                    .collect::<Vec<_>>(),
+            )
+        })
+        .collect();
+    drop(db);
+
+    let db = open(
+        dir.path(),
+        DbOptions {
+            retention_ms: 0,
+            ..Default::default()
+        },
+    );
+    assert_eq!(db.blocks().len(), 1);
+    let after: Vec<_> = all(&db)
+        .iter()
+        .map(|s| {
+            (
+                s.labels.clone(),
+                s.samples
+                    .iter()
+                    .map(|(t, v)| (*t, v.to_bits()))
+                    .collect::<Vec<_>>(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        before, after,
+        "a restart (blocks + checkpoint + WAL) keeps every sample once"
+    );
+    // Appending into the persisted range is refused.
+    let mut app = db.appender();
+    let labels = Labels::from_pairs([("__name__", "db_test_metric"), ("i", "0")]);
+    assert!(app.append(0, &labels, start, 1.0).is_err());
+}
+
+#[test]
+fn time_retention_deletes_old_blocks() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = open(
+        dir.path(),
+        DbOptions {
+            retention_ms: 4 * HOUR,
+            ..Default::default()
+        },
+    );
+    fill(&db, 0, 12);
+    db.compact().unwrap();
+    let blocks = db.blocks();
+    assert!(!blocks.is_empty());
+    let newest = blocks.iter().map(|b| b.meta().max_time).max().unwrap();
+    assert!(
+        blocks
+            .iter()
+            .all(|b| newest - b.meta().max_time <= 4 * HOUR),
+        "only blocks within retention remain"
+    );
+    assert!(
+        db.stats()
+            .time_retentions
+            .load(std::sync::atomic::Ordering::Relaxed)
+            > 0
+    );
+    // Queries for the removed range return nothing and no error.
+    let q = db.querier(0, HOUR).unwrap();
+    assert!(
+        q.select(&[Matcher::new(MatchType::Regex, "__name__", ".+").unwrap()])
+            .unwrap()
+            .is_empty()
+    );
+    let dirs = std::fs::read_dir(dir.path())
+        .unwrap()
+        .filter(|e| e.as_ref().unwrap().path().join("meta.json").exists())
+        .count();
+    assert_eq!(dirs, blocks.len(), "deleted blocks are gone from disk");
+}
+
+#[test]
+fn size_retention_keeps_the_directory_under_the_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = open(
+        dir.path(),
+        DbOptions {
+            retention_ms: 0,
+            ..Default::default()
+        },
+    );
+    fill(&db, 0, 16);
+    db.compact().unwrap();
+    let blocks = db.blocks();
+    assert!(blocks.len() >= 3, "{} blocks", blocks.len());
+    let total = db.size();
+    let limit = total - blocks[0].size() + 1;
+    drop(db);
+
+    // Reopened with a limit one oldest block below the current size.
+    let db = open(
+        dir.path(),
+        DbOptions {
+            retention_ms: 0,
+            retention_bytes: limit,
+            ..Default::default()
+        },
+    );
+    db.compact().unwrap();
+    assert!(db.size() <= limit, "blocks + WAL = {} > {limit}", db.size());
+    assert_eq!(
+        db.blocks().len(),
+        blocks.len() - 1,
+        "only the oldest block goes"
+    );
+    assert_eq!(db.blocks()[0].meta().ulid, blocks[1].meta().ulid);
+    assert!(
+        db.stats()
+            .size_retentions
+            .load(std::sync::atomic::Ordering::Relaxed)
+            > 0
+    );
+}
+
+#[test]
+fn promtool_and_prometheus_read_emberss_blocks() {
+    let dir = tempfile::tempdir().unwrap();
+    // Recent data so Prometheus's own retention keeps it: 5h ending now.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let start = (now - 5 * HOUR) / 15_000 * 15_000;
+    let db = open(
+        dir.path(),
+        DbOptions {
+            retention_ms: 0,
+            ..Default::default()
+        },
+    );
+    fill(&db, start, 5);
+    db.compact().unwrap();
+    let block = db.blocks()[0].meta().ulid.clone();
+    db.close().unwrap();
+    drop(db);
+
+    let out = std::process::Command::new(require_binary("promtool"))
+        .args(["tsdb", "list"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let list = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && list.contains(&block),
+        "promtool tsdb list: {list}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = std::process::Command::new(require_binary("promtool"))
+        .args(["tsdb", "analyze"])
+        .arg(dir.path())
+        .arg(&block)
+        .output()
+        .unwrap();
+    let analyze = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && analyze.contains("Series: 20"),
+        "promtool tsdb analyze: {analyze}"
+    );
+
+    // Prometheus 2.42 on a copy of the directory (blocks and WAL) sees every sample.
+    let copy = tempfile::tempdir().unwrap();
+    let status = std::process::Command::new("cp")
+        .arg("-r")
+        .arg(format!("{}/.", dir.path().display()))
+        .arg(copy.path())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    std::fs::write(copy.path().join("p.yml"), "global: {scrape_interval: 1h}\n").unwrap();
+    let port = free_port();
+    let args = vec![
+        format!("--config.file={}", copy.path().join("p.yml").display()),
+        format!("--storage.tsdb.path={}", copy.path().display()),
+        format!("--web.listen-address=127.0.0.1:{port}"),
+    ];
+    let mut prometheus = Peer::start(
+        "prometheus",
+        require_binary("prometheus"),
+        &args,
+        tempfile::tempdir().unwrap(),
+    );
+    prometheus.wait_ready(
+        &format!("http://127.0.0.1:{port}/-/ready"),
+        Duration::from_secs(30),
+    );
+    let query = format!(
+        "count_over_time(db_test_metric[6h])&time={}",
+        (now / 1000) + 1
+    );
+    let (status, body) = http_get(&format!(
+        "http://127.0.0.1:{port}/api/v1/query?query={query}"
+    ))
+    .unwrap();
+    assert_eq!(status, 200, "{body}");
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let result = v["data"]["result"].as_array().unwrap();
+    assert_eq!(result.len(), 20, "{body}");
+    for r in result {
+        assert_eq!(
+            r["value"][1], "1200",
+            "Prometheus sees all 5h of samples for {}",
+            r["metric"]
+        );
+    }
+    let (_, body) = http_get(&format!(
+        "http://127.0.0.1:{port}/api/v1/query?query=sum(db_test_metric)&time={}",
+        start / 1000 + 3600
+    ))
+    .unwrap();
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    // At step k=240 each series i holds 240*100+i: the sum over 20 series.
+    let expected: i64 = (0..20).map(|i| 240 * 100 + i).sum();
+    assert_eq!(
+        v["data"]["result"][0]["value"][1],
+        expected.to_string(),
+        "{body}"
+    );
+}
