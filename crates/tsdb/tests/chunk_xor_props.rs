@@ -141,8 +141,9 @@ proptest! {
         let cut = cut % chunk.bytes().len();
         let mut it = XorIterator::new(&chunk.bytes()[..cut]);
         let got: Vec<_> = it.by_ref().map(|(t, v)| (t, v.to_bits())).collect();
-        // Whatever decodes is a prefix of the truth; the end is reported as an error.
+        // Whatever decodes is a prefix of the truth; a short read is reported as an error.
+        // (Cutting only the empty byte Prometheus's streams may end in loses nothing.)
         prop_assert_eq!(&got[..], &bits(&samples)[..got.len()]);
-        prop_assert!(it.err().is_some());
+        prop_assert!(got.len() == samples.len() || it.err().is_some());
     }
 }

@@ -9,12 +9,14 @@ use super::DecodeError;
 /// Appends bits, most significant first, to a growable byte buffer.
 ///
 /// Unused bits of the last byte are zero, so [`BitWriter::bytes`] is always a valid stream
-/// padded to whole bytes.
+/// padded to whole bytes. Like Prometheus's `bstream`, writing a whole byte always leaves a
+/// next byte allocated, so a stream can end in one empty byte; keeping that quirk makes
+/// our chunks byte-identical to Prometheus's.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct BitWriter {
     bytes: Vec<u8>,
-    /// Low-order bits of the last byte not written yet (0..=7). Zero means the next bit
-    /// starts a new byte.
+    /// Low-order bits of the last byte not written yet (0..=8). Zero means the next bit
+    /// starts a new byte; eight means the last byte is allocated but empty.
     free_bits: u32,
 }
 
@@ -24,16 +26,19 @@ impl BitWriter {
         Self::default()
     }
 
-    /// Continues the stream in `bytes`, whose last `free_bits` bits (0..=7) are not written
+    /// Continues the stream in `bytes`, whose last `free_bits` bits (0..=8) are not written
     /// yet. Those bits are cleared so later writes can OR into them.
     ///
     /// # Panics
     ///
-    /// If `free_bits` is 8 or more, or non-zero for an empty buffer.
+    /// If `free_bits` is more than 8, or non-zero for an empty buffer.
     pub fn resume(mut bytes: Vec<u8>, free_bits: u32) -> Self {
-        assert!(free_bits < 8, "free_bits must be below 8, got {free_bits}");
+        assert!(
+            free_bits <= 8,
+            "free_bits must be at most 8, got {free_bits}"
+        );
         if let Some(last) = bytes.last_mut() {
-            *last &= !((1u8 << free_bits) - 1);
+            *last &= !((1u16 << free_bits) - 1) as u8;
         } else {
             assert_eq!(free_bits, 0, "an empty stream has no free bits");
         }
@@ -76,42 +81,38 @@ impl BitWriter {
 
     /// Appends the `nbits` (0..=64) low-order bits of `value`, most significant first.
     /// Higher bits of `value` are ignored, so a negative number cast to `u64` writes its
-    /// two's complement truncated to `nbits`.
+    /// two's complement truncated to `nbits`. Whole bytes go first, then single bits, as
+    /// Prometheus writes them (which decides where the stream may end in an empty byte).
     #[inline]
     pub fn write_bits(&mut self, value: u64, nbits: u32) {
         debug_assert!(nbits <= 64);
         if nbits == 0 {
             return;
         }
-        // Left-align the bits so the next one to write is bit 63 and everything after the
-        // last one is zero.
         let mut bits = value << (64 - nbits);
         let mut remaining = nbits;
-        if self.free_bits > 0 {
-            let last = self.bytes.len() - 1;
-            self.bytes[last] |= (bits >> (64 - self.free_bits)) as u8;
-            let used = self.free_bits.min(remaining);
-            self.free_bits -= used;
-            remaining -= used;
-            if remaining == 0 {
-                return;
-            }
-            bits <<= used;
+        while remaining >= 8 {
+            self.write_byte((bits >> 56) as u8);
+            bits <<= 8;
+            remaining -= 8;
         }
-        let whole = (remaining / 8) as usize;
-        let be = bits.to_be_bytes();
-        self.bytes.extend_from_slice(&be[..whole]);
-        let rest = remaining % 8;
-        if rest > 0 {
-            self.bytes.push(be[whole]);
-            self.free_bits = 8 - rest;
+        while remaining > 0 {
+            self.write_bit(bits >> 63 == 1);
+            bits <<= 1;
+            remaining -= 1;
         }
     }
 
-    /// Appends a whole byte at the current bit position.
+    /// Appends a whole byte at the current bit position and allocates the next byte.
     #[inline]
     pub fn write_byte(&mut self, byte: u8) {
-        self.write_bits(u64::from(byte), 8);
+        if self.free_bits == 0 {
+            self.bytes.push(0);
+            self.free_bits = 8;
+        }
+        let last = self.bytes.len() - 1;
+        self.bytes[last] |= ((u16::from(byte)) >> (8 - self.free_bits)) as u8;
+        self.bytes.push(((u16::from(byte)) << self.free_bits) as u8);
     }
 }
 

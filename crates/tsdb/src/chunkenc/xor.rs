@@ -92,7 +92,7 @@ impl XorChunk {
         };
         let bit_len = HEADER_LEN * 8 + it.reader.position();
         let free_bits = (bytes.len() * 8 - bit_len) as u32;
-        if free_bits >= 8 {
+        if free_bits > 8 {
             return Err(DecodeError::TrailingBytes);
         }
         Ok(XorChunk {
