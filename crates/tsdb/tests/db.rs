@@ -298,3 +298,116 @@ fn promtool_and_prometheus_read_emberss_blocks() {
         "{body}"
     );
 }
+
+#[test]
+fn ember_opens_a_prometheus_data_directory() {
+    use ember_remote::prompb::{Label, Sample, TimeSeries, WriteRequest};
+    use prost::Message;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let start = (now - 5 * HOUR) / 15_000 * 15_000;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("p.yml"), "global: {scrape_interval: 1h}\n").unwrap();
+    let data = dir.path().join("data");
+    let port = free_port();
+    let args = vec![
+        format!("--config.file={}", dir.path().join("p.yml").display()),
+        format!("--storage.tsdb.path={}", data.display()),
+        format!("--web.listen-address=127.0.0.1:{port}"),
+        "--web.enable-remote-write-receiver".to_string(),
+    ];
+    let mut prometheus = Peer::start(
+        "prometheus",
+        require_binary("prometheus"),
+        &args,
+        tempfile::tempdir().unwrap(),
+    );
+    let base = format!("http://127.0.0.1:{port}");
+    prometheus.wait_ready(&format!("{base}/-/ready"), Duration::from_secs(30));
+    // 5h of 15s samples for 20 series, oldest first, in requests of 30 minutes.
+    for chunk in 0..10 {
+        let timeseries = (0..20)
+            .map(|i| TimeSeries {
+                labels: vec![
+                    Label {
+                        name: "__name__".into(),
+                        value: "prom_written".into(),
+                    },
+                    Label {
+                        name: "i".into(),
+                        value: i.to_string(),
+                    },
+                ],
+                samples: (0..120)
+                    .map(|k| {
+                        let step = chunk * 120 + k;
+                        Sample {
+                            value: (step * 100 + i) as f64,
+                            timestamp: start + step * 15_000,
+                        }
+                    })
+                    .collect(),
+                exemplars: vec![],
+            })
+            .collect();
+        let body = snap::raw::Encoder::new()
+            .compress_vec(
+                &WriteRequest {
+                    timeseries,
+                    metadata: vec![],
+                }
+                .encode_to_vec(),
+            )
+            .unwrap();
+        let (status, text) = ember_testkit::http_post(
+            &format!("{base}/api/v1/write"),
+            &[
+                ("Content-Encoding", "snappy"),
+                ("Content-Type", "application/x-protobuf"),
+            ],
+            &body,
+        )
+        .unwrap();
+        assert_eq!(status, 204, "{text}");
+    }
+    // Wait for Prometheus to cut a block from its 5h head, then stop it.
+    ember_testkit::eventually(
+        "Prometheus to write a block",
+        Duration::from_secs(90),
+        || {
+            std::fs::read_dir(&data)
+                .ok()?
+                .flatten()
+                .any(|e| e.path().join("meta.json").exists())
+                .then_some(())
+        },
+    );
+    assert!(prometheus.terminate(Duration::from_secs(30)));
+
+    let db = open(
+        &data,
+        DbOptions {
+            retention_ms: 0,
+            ..Default::default()
+        },
+    );
+    assert!(!db.blocks().is_empty(), "Prometheus's blocks are loaded");
+    let series = all(&db);
+    assert_eq!(series.len(), 20);
+    for s in &series {
+        let i: i64 = s.labels.get("i").unwrap().parse().unwrap();
+        assert_eq!(
+            s.samples.len(),
+            1200,
+            "every sample of series {i} from blocks and WAL"
+        );
+        for (step, (t, v)) in s.samples.iter().enumerate() {
+            assert_eq!(
+                (*t, *v),
+                (start + step as i64 * 15_000, (step as i64 * 100 + i) as f64)
+            );
+        }
+    }
+}
