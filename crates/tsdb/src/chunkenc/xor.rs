@@ -163,21 +163,23 @@ impl XorChunk {
         self.stream.bytes_mut()[..HEADER_LEN].copy_from_slice(&self.num_samples.to_be_bytes());
     }
 
+    // The write calls below mirror Prometheus's one for one, prefix and payload apart:
+    // with its bit stream, how a field is split into calls decides whether a chunk ends
+    // in an extra empty byte, and our chunks must be byte-identical.
     #[inline]
     fn write_dod(&mut self, dod: i64) {
-        // Prefix and payload go out in one write where they fit 64 bits together.
         let dod_bits = dod as u64;
         if dod == 0 {
             self.stream.write_bit(false);
         } else if fits_signed(dod, 14) {
-            self.stream
-                .write_bits(0b10 << 14 | dod_bits & ((1 << 14) - 1), 16);
+            self.stream.write_bits(0b10, 2);
+            self.stream.write_bits(dod_bits, 14);
         } else if fits_signed(dod, 17) {
-            self.stream
-                .write_bits(0b110 << 17 | dod_bits & ((1 << 17) - 1), 20);
+            self.stream.write_bits(0b110, 3);
+            self.stream.write_bits(dod_bits, 17);
         } else if fits_signed(dod, 20) {
-            self.stream
-                .write_bits(0b1110 << 20 | dod_bits & ((1 << 20) - 1), 24);
+            self.stream.write_bits(0b1110, 4);
+            self.stream.write_bits(dod_bits, 20);
         } else {
             self.stream.write_bits(0b1111, 4);
             self.stream.write_bits(dod_bits, 64);
@@ -191,32 +193,24 @@ impl XorChunk {
             self.stream.write_bit(false);
             return;
         }
+        self.stream.write_bit(true);
         // Five bits hold the leading-zero count, so it is clamped to 31.
         let leading = (delta.leading_zeros() as u8).min(31);
         let trailing = delta.trailing_zeros() as u8;
         if self.leading != NO_WINDOW && leading >= self.leading && trailing >= self.trailing {
             let significant = 64 - u32::from(self.leading) - u32::from(self.trailing);
-            self.write_prefixed(0b10, 2, delta >> self.trailing, significant);
+            self.stream.write_bit(false);
+            self.stream.write_bits(delta >> self.trailing, significant);
         } else {
             self.leading = leading;
             self.trailing = trailing;
             let significant = 64 - u32::from(leading) - u32::from(trailing);
+            self.stream.write_bit(true);
+            self.stream.write_bits(u64::from(leading), 5);
             // 64 significant bits do not fit the 6-bit length; they are written as 0,
             // which can mean nothing else because a zero XOR takes the branch above.
-            let header = 0b11 << 11 | u64::from(leading) << 6 | u64::from(significant & 0x3F);
-            self.write_prefixed(header, 13, delta >> trailing, significant);
-        }
-    }
-
-    /// Writes `prefix` then `bits`, in one call when both fit 64 bits together.
-    #[inline]
-    fn write_prefixed(&mut self, prefix: u64, prefix_len: u32, bits: u64, len: u32) {
-        if prefix_len + len <= 64 {
-            self.stream
-                .write_bits(prefix << len | bits, prefix_len + len);
-        } else {
-            self.stream.write_bits(prefix, prefix_len);
-            self.stream.write_bits(bits, len);
+            self.stream.write_bits(u64::from(significant), 6);
+            self.stream.write_bits(delta >> trailing, significant);
         }
     }
 }
@@ -398,6 +392,30 @@ mod tests {
         assert_eq!(c.bytes(), &[0, 0]);
         assert_eq!(c.num_samples(), 0);
         assert_eq!(decode(c.bytes()), vec![]);
+    }
+
+    #[test]
+    fn whole_byte_writes_leave_prometheus_empty_byte() {
+        // Prometheus 2.x's bit stream allocates the next byte after every whole-byte write,
+        // so a one-sample chunk (varint timestamp, 64 value bits, both byte-aligned) ends
+        // in one empty byte: header 2 + varint 1 + value 8 + 1.
+        let mut c = XorChunk::new();
+        c.append(1, 1.0);
+        assert_eq!(c.bytes().len(), 12);
+        assert_eq!(c.bytes()[11], 0);
+        // A 14-bit delta-of-delta written as 2 + 14 bits ends unaligned: no empty byte.
+        let mut c = XorChunk::new();
+        for (t, v) in [(0, 1.0), (1000, 1.0), (2500, 1.0)] {
+            c.append(t, v);
+        }
+        assert_eq!(
+            decode(c.bytes()),
+            vec![
+                (0, 1.0f64.to_bits()),
+                (1000, 1.0f64.to_bits()),
+                (2500, 1.0f64.to_bits())
+            ]
+        );
     }
 
     #[test]
