@@ -1,6 +1,7 @@
 //! Command-line flags, named as Prometheus names them where the meaning is the same.
 
 use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
 
 /// Ember: a Prometheus-compatible monitoring server.
 #[derive(Parser, Debug)]
@@ -13,10 +14,14 @@ pub(crate) struct Cli {
 #[derive(Subcommand, Debug)]
 pub(crate) enum Command {
     /// Run the server.
-    Server(ServerFlags),
+    // Boxed: the server flags dwarf every other command's arguments.
+    Server(Box<ServerFlags>),
     /// Check configuration files.
     #[command(subcommand)]
     Check(Check),
+    /// Inspect the blocks of a data directory (like `promtool tsdb`).
+    #[command(subcommand)]
+    Tsdb(Tsdb),
 }
 
 #[derive(Subcommand, Debug)]
@@ -26,6 +31,45 @@ pub(crate) enum Check {
         /// Configuration files to check.
         #[arg(required = true)]
         files: Vec<String>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub(crate) enum Tsdb {
+    /// List the blocks: time range, sample, chunk and series counts, size.
+    List {
+        /// Print times as UTC dates and sizes in KiB, MiB, ….
+        #[arg(short = 'r', long)]
+        human_readable: bool,
+        /// Data directory.
+        #[arg(default_value = "data/")]
+        dir: PathBuf,
+    },
+    /// Analyze churn and label cardinality of a block.
+    Analyze {
+        /// Data directory.
+        #[arg(default_value = "data/")]
+        dir: PathBuf,
+        /// Block to analyze (default: the newest).
+        block_id: Option<String>,
+        /// How many items to show in each list.
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+    },
+    /// Print every sample of the blocks as `{labels} value timestamp` lines.
+    Dump {
+        /// Data directory.
+        #[arg(default_value = "data/")]
+        dir: PathBuf,
+        /// Minimum timestamp to dump (ms).
+        #[arg(long, default_value_t = i64::MIN, allow_negative_numbers = true)]
+        min_time: i64,
+        /// Maximum timestamp to dump (ms).
+        #[arg(long, default_value_t = i64::MAX, allow_negative_numbers = true)]
+        max_time: i64,
+        /// Series selector; repeat for the union of several (default: every series).
+        #[arg(long = "match")]
+        selectors: Vec<String>,
     },
 }
 

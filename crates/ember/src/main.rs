@@ -3,6 +3,7 @@
 mod cli;
 mod logging;
 mod server;
+mod tsdb_tools;
 
 use clap::Parser;
 
@@ -11,7 +12,7 @@ fn main() -> std::process::ExitCode {
     match cli.command {
         cli::Command::Server(flags) => {
             logging::init(&flags.log_level, &flags.log_format);
-            match server::run(flags) {
+            match server::run(*flags) {
                 Ok(()) => std::process::ExitCode::SUCCESS,
                 Err(e) => {
                     tracing::error!("{e:#}");
@@ -39,5 +40,6 @@ fn main() -> std::process::ExitCode {
                 std::process::ExitCode::FAILURE
             }
         }
+        cli::Command::Tsdb(command) => tsdb_tools::run(command),
     }
 }

@@ -86,14 +86,14 @@ impl Labels {
 }
 
 impl fmt::Display for Labels {
-    /// Prometheus's `labels.Labels.String()` form: `{a="1", b="2"}`.
+    /// Prometheus's `labels.Labels.String()` form: `{a="1", b="2"}`, values quoted as Go does.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("{")?;
         for (i, l) in self.0.iter().enumerate() {
             if i > 0 {
                 f.write_str(", ")?;
             }
-            write!(f, "{}={:?}", l.name, l.value)?;
+            write!(f, "{}={}", l.name, crate::go_quote(l.value.as_bytes()))?;
         }
         f.write_str("}")
     }

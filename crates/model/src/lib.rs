@@ -13,6 +13,7 @@
 mod labels;
 mod matcher;
 mod metric_type;
+mod quote;
 mod regex;
 mod sample;
 
@@ -21,5 +22,6 @@ pub use labels::{
 };
 pub use matcher::{MatchType, Matcher};
 pub use metric_type::MetricType;
+pub use quote::go_quote;
 pub use regex::{PromRegex, RegexError};
 pub use sample::{STALE_NAN, Timestamp, is_stale_nan, now_millis};
