@@ -120,3 +120,55 @@ impl Block {
         Ok(out)
     }
 }
+
+impl Block {
+    /// Every symbol of the block's index, sorted.
+    pub(crate) fn symbols(&self) -> Result<Vec<String>, TsdbError> {
+        self.index
+            .symbols()
+            .map(|s| {
+                s.map(str::to_string)
+                    .map_err(|e| TsdbError::block(&self.dir, e))
+            })
+            .collect()
+    }
+
+    /// Every series in label order with its chunks' metadata and bytes (for compaction).
+    pub(crate) fn series_cursor(&self) -> Result<SeriesCursor<'_>, TsdbError> {
+        let refs = self
+            .index
+            .all_postings()
+            .map_err(|e| TsdbError::block(&self.dir, e))?;
+        Ok(SeriesCursor { block: self, refs })
+    }
+}
+
+/// Iterates a block's series in label order, copying out chunk bytes.
+pub(crate) struct SeriesCursor<'a> {
+    block: &'a Block,
+    refs: crate::index::ListPostings<'a>,
+}
+
+impl Iterator for SeriesCursor<'_> {
+    type Item = Result<(Labels, Vec<(ChunkMeta, Vec<u8>)>), TsdbError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let r = self.refs.next()?;
+        let b = self.block;
+        let read = || {
+            let (labels, metas) = b.index.series(r).map_err(|e| TsdbError::block(&b.dir, e))?;
+            let chunks = metas
+                .into_iter()
+                .map(|m| {
+                    let (_, bytes) = b
+                        .chunks
+                        .chunk(ChunkRef(m.chunk_ref))
+                        .map_err(|e| TsdbError::block(&b.dir, e))?;
+                    Ok((m, bytes.to_vec()))
+                })
+                .collect::<Result<Vec<_>, TsdbError>>()?;
+            Ok((labels, chunks))
+        };
+        Some(read())
+    }
+}

@@ -7,7 +7,7 @@
 
 use crate::TsdbError;
 use crate::block::Block;
-use crate::compact::{TMP_SUFFIX, write_block};
+use crate::compact::{TMP_SUFFIX, compaction_ranges, merge_blocks, plan, write_head_block};
 use crate::head::{Head, HeadOptions};
 use ember_model::{Labels, Matcher, Timestamp};
 use ember_storage::{
@@ -102,6 +102,20 @@ impl Db {
                 }
             }
         }
+        // A crash after a merge but before its parents were deleted leaves both: the merged
+        // block wins.
+        let superseded: std::collections::HashSet<String> = blocks
+            .iter()
+            .flat_map(|b| b.meta().compaction.parents.iter().map(|p| p.ulid.clone()))
+            .collect();
+        for b in blocks
+            .iter()
+            .filter(|b| superseded.contains(&b.meta().ulid))
+        {
+            tracing::info!(ulid = %b.meta().ulid, "Removing block already merged into another");
+            delete_block_dir(b.dir())?;
+        }
+        blocks.retain(|b| !superseded.contains(&b.meta().ulid));
         blocks.sort_by_key(|b| b.meta().min_time);
         let min_valid_time = blocks
             .iter()
@@ -166,7 +180,7 @@ impl Db {
             let maxt = mint + range;
             let series = inner.head.chunks_in_range(mint, maxt);
             if !series.is_empty() {
-                match write_block(&inner.dir, mint, maxt, &series) {
+                match write_head_block(&inner.dir, mint, maxt, &series) {
                     Ok(meta) => {
                         let dir = inner.dir.join(&meta.ulid);
                         let block = Block::open(&dir)?;
@@ -190,7 +204,51 @@ impl Db {
                 source: e,
             })?;
         }
+        self.compact_blocks()?;
         self.apply_retention()
+    }
+
+    /// Merges blocks into larger ranges while the planner finds groups to merge.
+    fn compact_blocks(&self) -> Result<(), TsdbError> {
+        let inner = &self.0;
+        let ranges = compaction_ranges(inner.options.block_range_ms, self.max_block_duration());
+        loop {
+            let group = plan(&self.blocks(), &ranges);
+            if group.len() < 2 {
+                return Ok(());
+            }
+            let meta = match merge_blocks(&inner.dir, &group) {
+                Ok(meta) => meta,
+                Err(e) => {
+                    inner
+                        .stats
+                        .compactions_failed
+                        .fetch_add(1, Ordering::Relaxed);
+                    return Err(e);
+                }
+            };
+            let merged = Arc::new(Block::open(&inner.dir.join(&meta.ulid))?);
+            tracing::info!(ulid = %meta.ulid, parents = group.len(), mint = meta.min_time, maxt = meta.max_time, "Compacted blocks");
+            {
+                let mut blocks = inner.blocks.write().expect("blocks lock");
+                blocks.retain(|b| !group.iter().any(|g| Arc::ptr_eq(g, b)));
+                blocks.push(merged);
+                blocks.sort_by_key(|b| b.meta().min_time);
+            }
+            inner.stats.compactions.fetch_add(1, Ordering::Relaxed);
+            for parent in &group {
+                delete_block_dir(parent.dir())?;
+            }
+        }
+    }
+
+    /// The largest block compaction builds: a tenth of the retention, at most 31 days.
+    fn max_block_duration(&self) -> i64 {
+        let month = 31 * 24 * 3600 * 1000;
+        match self.0.options.retention_ms {
+            0 => month,
+            r => (r / 10).clamp(self.0.options.block_range_ms, month),
+        }
     }
 
     /// Deletes whole blocks beyond the time or size retention, oldest first.
@@ -238,14 +296,7 @@ impl Db {
             .retain(|b| !doomed.iter().any(|d| Arc::ptr_eq(d, b)));
         for b in doomed {
             tracing::info!(ulid = %b.meta().ulid, "Deleting block beyond retention");
-            // Rename first so a crash mid-delete leaves a directory start-up removes.
-            let tmp = b.dir().with_extension("tmp-for-deletion");
-            std::fs::rename(b.dir(), &tmp)
-                .and_then(|_| std::fs::remove_dir_all(&tmp))
-                .map_err(|e| TsdbError::Io {
-                    path: b.dir().to_path_buf(),
-                    source: e,
-                })?;
+            delete_block_dir(b.dir())?;
         }
         Ok(())
     }
@@ -264,6 +315,18 @@ impl Db {
     pub fn close(&self) -> std::io::Result<()> {
         self.0.head.close()
     }
+}
+
+/// Deletes a block directory, renaming it first so a crash mid-delete leaves a directory
+/// start-up removes. Queries holding the block keep reading their mmaps.
+fn delete_block_dir(dir: &Path) -> Result<(), TsdbError> {
+    let tmp = dir.with_extension("tmp-for-deletion");
+    std::fs::rename(dir, &tmp)
+        .and_then(|_| std::fs::remove_dir_all(&tmp))
+        .map_err(|e| TsdbError::Io {
+            path: dir.to_path_buf(),
+            source: e,
+        })
 }
 
 /// Runs maintenance after commits that made the head compactable, and every minute.

@@ -411,3 +411,73 @@ fn ember_opens_a_prometheus_data_directory() {
         }
     }
 }
+
+#[test]
+fn blocks_are_merged_into_larger_ranges() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = open(
+        dir.path(),
+        DbOptions {
+            retention_ms: 0,
+            ..Default::default()
+        },
+    );
+    fill(&db, 0, 40);
+    db.compact().unwrap();
+    let blocks = db.blocks();
+    let levels: Vec<u32> = blocks.iter().map(|b| b.meta().compaction.level).collect();
+    assert!(
+        levels.iter().any(|&l| l >= 3),
+        "18h blocks built from 6h ones: {levels:?}"
+    );
+    assert!(
+        blocks.len() < 10,
+        "{} blocks for 37h of persisted data",
+        blocks.len()
+    );
+    for pair in blocks.windows(2) {
+        assert!(
+            pair[0].meta().max_time <= pair[1].meta().min_time,
+            "no overlaps after compaction"
+        );
+    }
+    let merged = blocks
+        .iter()
+        .find(|b| b.meta().compaction.level >= 2)
+        .unwrap();
+    assert_eq!(merged.meta().compaction.parents.len(), 3);
+    assert_eq!(
+        (merged.meta().max_time - merged.meta().min_time) % (6 * HOUR),
+        0
+    );
+    let on_disk = std::fs::read_dir(dir.path())
+        .unwrap()
+        .filter(|e| e.as_ref().unwrap().path().join("meta.json").exists())
+        .count();
+    assert_eq!(on_disk, blocks.len(), "parents deleted");
+    let series = all(&db);
+    assert!(
+        series.iter().all(|s| s.samples.len() == 40 * 240),
+        "every sample exactly once"
+    );
+    drop(db);
+    let db = open(
+        dir.path(),
+        DbOptions {
+            retention_ms: 0,
+            ..Default::default()
+        },
+    );
+    assert!(all(&db).iter().all(|s| s.samples.len() == 40 * 240));
+    let out = std::process::Command::new(require_binary("promtool"))
+        .args(["tsdb", "analyze"])
+        .arg(dir.path())
+        .arg(&merged.meta().ulid)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success() && String::from_utf8_lossy(&out.stdout).contains("Series: 20"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
