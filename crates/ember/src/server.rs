@@ -140,6 +140,10 @@ async fn serve(flags: ServerFlags) -> anyhow::Result<()> {
         appendable: storage.clone(),
         queryable: storage.clone(),
         targets: Arc::new(ScrapeTargets(reloader.scrape.clone())),
+        admin: Arc::new(DbAdmin {
+            db: db.clone(),
+            dir: std::path::PathBuf::from(&flags.storage_path),
+        }),
         registry: registry.clone(),
         options: WebOptions {
             enable_lifecycle: flags.enable_lifecycle,
@@ -363,6 +367,46 @@ async fn handle_signals(quit: CancellationToken, reload: ember_web::ReloadFn) {
         }
     }
     quit.cancel();
+}
+
+/// Adapts the database to the web layer's admin API.
+struct DbAdmin {
+    db: ember_tsdb::Db,
+    dir: std::path::PathBuf,
+}
+
+impl ember_web::TsdbAdmin for DbAdmin {
+    fn snapshot(&self, skip_head: bool) -> Result<String, String> {
+        // Prometheus's naming: UTC time, then 16 random hex digits.
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_nanos() as u64;
+        let random = nanos.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ u64::from(std::process::id());
+        let name = format!(
+            "{}-{random:016x}",
+            chrono::Utc::now().format("%Y%m%dT%H%M%SZ")
+        );
+        self.db
+            .snapshot(&self.dir.join("snapshots").join(&name), skip_head)
+            .map_err(|e| e.to_string())?;
+        Ok(name)
+    }
+
+    fn delete_series(
+        &self,
+        matchers: &[ember_model::Matcher],
+        mint: i64,
+        maxt: i64,
+    ) -> Result<(), String> {
+        self.db
+            .delete_series(matchers, mint, maxt)
+            .map_err(|e| e.to_string())
+    }
+
+    fn clean_tombstones(&self) -> Result<(), String> {
+        self.db.clean_tombstones().map_err(|e| e.to_string())
+    }
 }
 
 /// Adapts the scrape manager to the web layer's view of targets.

@@ -480,3 +480,100 @@ fn acknowledged_remote_writes_survive_sigkill() {
     let v: serde_json::Value = serde_json::from_str(&series).unwrap();
     assert_eq!(v["data"].as_array().unwrap().len(), 50);
 }
+
+#[test]
+fn admin_api_snapshot_and_delete_series() {
+    let off = start_ember(Some("scrape_configs: []\n"), &[]);
+    let (status, body) = http_post(
+        &format!("{}/api/v1/admin/tsdb/snapshot", off.base),
+        &[],
+        b"",
+    )
+    .unwrap();
+    assert_eq!(status, 503, "{body}");
+    assert!(body.contains("admin APIs disabled"), "{body}");
+
+    let ember = start_ember(
+        Some("scrape_configs: []\n"),
+        &[
+            "--web.enable-admin-api",
+            "--web.enable-remote-write-receiver",
+        ],
+    );
+    let names = vec!["admin_a".to_string(), "admin_b".to_string()];
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    for k in 0..10 {
+        let body = write_request(&names, now - 60_000 + k * 1000, k as f64);
+        let (status, _) = http_post(
+            &format!("{}/api/v1/write", ember.base),
+            &[("Content-Encoding", "snappy")],
+            &body,
+        )
+        .unwrap();
+        assert_eq!(status, 204);
+    }
+    let (status, body) = http_post(
+        &format!("{}/api/v1/admin/tsdb/snapshot", ember.base),
+        &[],
+        b"",
+    )
+    .unwrap();
+    assert_eq!(status, 200, "{body}");
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let name = v["data"]["name"].as_str().unwrap();
+    let snap = ember
+        .peer
+        .dir
+        .path()
+        .join("data")
+        .join("snapshots")
+        .join(name);
+    let blocks: Vec<_> = std::fs::read_dir(&snap)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.path().join("meta.json").exists())
+        .collect();
+    assert_eq!(
+        blocks.len(),
+        1,
+        "the head written as a block in {}",
+        snap.display()
+    );
+    // promtool reads the snapshot.
+    let out = std::process::Command::new(require_binary("promtool"))
+        .args(["tsdb", "list"])
+        .arg(&snap)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let (status, body) = http_post(
+        &format!(
+            "{}/api/v1/admin/tsdb/delete_series?match[]=admin_a",
+            ember.base
+        ),
+        &[],
+        b"",
+    )
+    .unwrap();
+    assert_eq!(status, 204, "{body}");
+    let (_, series) = ember.get("/api/v1/series?match[]=%7B__name__%3D~%22admin_.%2A%22%7D");
+    assert!(
+        !series.contains("admin_a") && series.contains("admin_b"),
+        "{series}"
+    );
+    let (status, _) = http_post(
+        &format!("{}/api/v1/admin/tsdb/clean_tombstones", ember.base),
+        &[],
+        b"",
+    )
+    .unwrap();
+    assert_eq!(status, 204);
+}

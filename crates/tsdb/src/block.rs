@@ -6,6 +6,7 @@ use crate::chunkenc::XorIterator;
 use crate::chunks::{ChunkReader, ChunkRef};
 use crate::index::{ChunkMeta, IndexReader};
 use crate::meta::BlockMeta;
+use crate::tombstones::{Interval, Tombstones, read_tombstones, write_tombstones};
 use ember_model::{Labels, Matcher, Timestamp};
 use ember_storage::Series;
 use std::path::{Path, PathBuf};
@@ -16,6 +17,8 @@ pub struct Block {
     meta: BlockMeta,
     index: IndexReader<memmap2::Mmap>,
     chunks: ChunkReader,
+    /// Deleted ranges per series ref; the only mutable part of a block.
+    tombstones: std::sync::RwLock<Tombstones>,
     size: u64,
 }
 
@@ -25,11 +28,13 @@ impl Block {
         let meta = BlockMeta::read(dir).map_err(|e| TsdbError::block(dir, e))?;
         let index = IndexReader::open(dir.join("index")).map_err(|e| TsdbError::block(dir, e))?;
         let chunks = ChunkReader::open(dir.join("chunks")).map_err(|e| TsdbError::block(dir, e))?;
+        let (tombstones, _) = read_tombstones(dir).map_err(|e| TsdbError::block(dir, e))?;
         let size = crate::head::dir_size(dir);
         Ok(Block {
             dir: dir.to_path_buf(),
             meta,
             index,
+            tombstones: std::sync::RwLock::new(tombstones),
             chunks,
             size,
         })
@@ -85,6 +90,9 @@ impl Block {
                         .take_while(|&(t, _)| t <= maxt),
                 );
             }
+            if let Some(deleted) = self.tombstones.read().expect("tombstones lock").get(r) {
+                samples.retain(|&(t, _)| !deleted.contains(t));
+            }
             if !samples.is_empty() {
                 out.push(Series {
                     labels: Labels::from_pairs(labels.iter().copied()),
@@ -133,27 +141,94 @@ impl Block {
             .collect()
     }
 
+    /// Marks the samples of series matching `matchers` in `[mint, maxt]` deleted, clamped
+    /// to each series' data as Prometheus does, and persists the tombstones file and the
+    /// tombstone count in `meta.json`. Returns how many series were affected.
+    pub(crate) fn delete(
+        &self,
+        matchers: &[Matcher],
+        mint: Timestamp,
+        maxt: Timestamp,
+    ) -> Result<usize, TsdbError> {
+        let refs = self
+            .index
+            .postings_for_matchers(matchers)
+            .map_err(|e| TsdbError::block(&self.dir, e))?;
+        let mut tombstones = self.tombstones.write().expect("tombstones lock");
+        let mut labels = Vec::new();
+        let mut metas: Vec<ChunkMeta> = Vec::new();
+        let mut affected = 0;
+        for r in refs {
+            self.index
+                .series_into(r, &mut labels, &mut metas)
+                .map_err(|e| TsdbError::block(&self.dir, e))?;
+            let (Some(first), Some(last)) = (metas.first(), metas.last()) else {
+                continue;
+            };
+            if first.mint > maxt || last.maxt < mint {
+                continue;
+            }
+            tombstones.add(r, Interval::new(mint.max(first.mint), maxt.min(last.maxt)));
+            affected += 1;
+        }
+        if affected > 0 {
+            let io = |e: std::io::Error| TsdbError::Io {
+                path: self.dir.clone(),
+                source: e,
+            };
+            write_tombstones(&self.dir, &tombstones).map_err(io)?;
+            let mut meta = self.meta.clone();
+            meta.stats.num_tombstones = tombstones.total() as u64;
+            meta.write(&self.dir).map_err(io)?;
+        }
+        Ok(affected)
+    }
+
+    /// True when some samples of the block are marked deleted.
+    pub(crate) fn has_tombstones(&self) -> bool {
+        !self.tombstones.read().expect("tombstones lock").is_empty()
+    }
+
     /// Every series in label order with its chunks' metadata and bytes (for compaction).
     pub(crate) fn series_cursor(&self) -> Result<SeriesCursor<'_>, TsdbError> {
         let refs = self
             .index
             .all_postings()
             .map_err(|e| TsdbError::block(&self.dir, e))?;
-        Ok(SeriesCursor { block: self, refs })
+        let tombstones = self.tombstones.read().expect("tombstones lock").clone();
+        Ok(SeriesCursor {
+            block: self,
+            refs,
+            tombstones,
+        })
     }
 }
 
-/// Iterates a block's series in label order, copying out chunk bytes.
+/// Iterates a block's series in label order, copying out chunk bytes; deleted samples are
+/// left out (their chunks re-encoded), and series left empty are skipped.
 pub(crate) struct SeriesCursor<'a> {
     block: &'a Block,
     refs: crate::index::ListPostings<'a>,
+    tombstones: Tombstones,
 }
 
 impl Iterator for SeriesCursor<'_> {
     type Item = Result<(Labels, Vec<(ChunkMeta, Vec<u8>)>), TsdbError>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        let r = self.refs.next()?;
+        loop {
+            let r = self.refs.next()?;
+            match self.read(r) {
+                Ok(Some(series)) => return Some(Ok(series)),
+                Ok(None) => continue,
+                Err(e) => return Some(Err(e)),
+            }
+        }
+    }
+}
+
+impl SeriesCursor<'_> {
+    fn read(&self, r: u64) -> Result<Option<(Labels, Vec<(ChunkMeta, Vec<u8>)>)>, TsdbError> {
         let b = self.block;
         let read = || {
             let (labels, metas) = b.index.series(r).map_err(|e| TsdbError::block(&b.dir, e))?;
@@ -169,6 +244,16 @@ impl Iterator for SeriesCursor<'_> {
                 .collect::<Result<Vec<_>, TsdbError>>()?;
             Ok((labels, chunks))
         };
-        Some(read())
+        let (labels, chunks) = read()?;
+        let Some(deleted) = self.tombstones.get(r) else {
+            return Ok(Some((labels, chunks)));
+        };
+        let samples: Vec<(Timestamp, f64)> = chunks
+            .iter()
+            .flat_map(|(_, bytes)| XorIterator::new(bytes))
+            .filter(|&(t, _)| !deleted.contains(t))
+            .collect();
+        let chunks = crate::compact::encode_chunks(&samples);
+        Ok((!chunks.is_empty()).then_some((labels, chunks)))
     }
 }

@@ -298,9 +298,9 @@ pub(crate) fn merge_blocks(
             reencoded = reencode(&chunks);
             reencoded
                 .iter()
-                .map(|(mint, maxt, b)| ChunkData {
-                    mint: *mint,
-                    maxt: *maxt,
+                .map(|(m, b)| ChunkData {
+                    mint: m.mint,
+                    maxt: m.maxt,
                     bytes: b,
                 })
                 .collect()
@@ -346,13 +346,18 @@ pub(crate) fn merge_blocks(
 }
 
 /// Decodes overlapping chunks, keeps the first sample per timestamp, and re-encodes them.
-fn reencode(chunks: &[(ChunkMeta, Vec<u8>)]) -> Vec<(Timestamp, Timestamp, Vec<u8>)> {
+fn reencode(chunks: &[(ChunkMeta, Vec<u8>)]) -> Vec<(ChunkMeta, Vec<u8>)> {
     let mut samples: Vec<(Timestamp, f64)> = chunks
         .iter()
         .flat_map(|(_, b)| XorIterator::new(b))
         .collect();
     samples.sort_by_key(|&(t, _)| t);
     samples.dedup_by_key(|&mut (t, _)| t);
+    encode_chunks(&samples)
+}
+
+/// Encodes time-sorted samples into chunks of Prometheus's usual size.
+pub(crate) fn encode_chunks(samples: &[(Timestamp, f64)]) -> Vec<(ChunkMeta, Vec<u8>)> {
     samples
         .chunks(SAMPLES_PER_CHUNK)
         .map(|run| {
@@ -360,7 +365,14 @@ fn reencode(chunks: &[(ChunkMeta, Vec<u8>)]) -> Vec<(Timestamp, Timestamp, Vec<u
             for &(t, v) in run {
                 c.append(t, v);
             }
-            (run[0].0, run[run.len() - 1].0, c.into_bytes())
+            (
+                ChunkMeta {
+                    mint: run[0].0,
+                    maxt: run[run.len() - 1].0,
+                    chunk_ref: 0,
+                },
+                c.into_bytes(),
+            )
         })
         .collect()
 }

@@ -301,6 +301,70 @@ impl Db {
         Ok(())
     }
 
+    /// Deletes the samples in `[mint, maxt]` of series matching `matchers`, in blocks
+    /// (tombstones) and in the head (re-encoded chunks, logged to the WAL).
+    pub fn delete_series(
+        &self,
+        matchers: &[Matcher],
+        mint: Timestamp,
+        maxt: Timestamp,
+    ) -> Result<(), TsdbError> {
+        let _serial = self.0.maintenance.lock().expect("maintenance lock");
+        for b in self.blocks().iter().filter(|b| b.overlaps(mint, maxt)) {
+            b.delete(matchers, mint, maxt)?;
+        }
+        self.0
+            .head
+            .delete(matchers, mint, maxt)
+            .map_err(|e| TsdbError::Io {
+                path: self.0.dir.join("wal"),
+                source: e,
+            })?;
+        Ok(())
+    }
+
+    /// Rewrites every block that has tombstones without the deleted data.
+    pub fn clean_tombstones(&self) -> Result<(), TsdbError> {
+        let inner = &self.0;
+        let _serial = inner.maintenance.lock().expect("maintenance lock");
+        for old in self.blocks().into_iter().filter(|b| b.has_tombstones()) {
+            let meta = merge_blocks(&inner.dir, std::slice::from_ref(&old))?;
+            let cleaned = Arc::new(Block::open(&inner.dir.join(&meta.ulid))?);
+            {
+                let mut blocks = inner.blocks.write().expect("blocks lock");
+                blocks.retain(|b| !Arc::ptr_eq(b, &old));
+                blocks.push(cleaned);
+                blocks.sort_by_key(|b| b.meta().min_time);
+            }
+            delete_block_dir(old.dir())?;
+        }
+        Ok(())
+    }
+
+    /// Writes a snapshot into `dir`: hard links to every block's files, plus (unless
+    /// `skip_head`) the head written as a block.
+    pub fn snapshot(&self, dir: &Path, skip_head: bool) -> Result<(), TsdbError> {
+        let io = |path: &Path| {
+            let path = path.to_path_buf();
+            move |e: std::io::Error| TsdbError::Io {
+                path: path.clone(),
+                source: e,
+            }
+        };
+        std::fs::create_dir_all(dir).map_err(io(dir))?;
+        for b in self.blocks() {
+            let dest = dir.join(&b.meta().ulid);
+            link_tree(b.dir(), &dest).map_err(io(&dest))?;
+        }
+        if !skip_head {
+            let series = self.0.head.all_chunks();
+            if let Some((min, max)) = self.0.head.time_range() {
+                crate::compact::write_head_block(dir, min, max + 1, &series)?;
+            }
+        }
+        Ok(())
+    }
+
     /// Total bytes of blocks plus WAL, as size retention counts them.
     pub fn size(&self) -> u64 {
         self.blocks().iter().map(|b| b.size()).sum::<u64>() + self.0.head.wal_size()
@@ -315,6 +379,21 @@ impl Db {
     pub fn close(&self) -> std::io::Result<()> {
         self.0.head.close()
     }
+}
+
+/// Recreates the directory tree `from` under `to` with hard links to its files.
+fn link_tree(from: &Path, to: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(to)?;
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let dest = to.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            link_tree(&entry.path(), &dest)?;
+        } else {
+            std::fs::hard_link(entry.path(), &dest)?;
+        }
+    }
+    Ok(())
 }
 
 /// Deletes a block directory, renaming it first so a crash mid-delete leaves a directory

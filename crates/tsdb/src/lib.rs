@@ -22,8 +22,8 @@ mod compact;
 mod db;
 mod head;
 pub mod index;
-pub mod tombstones;
 mod meta;
+pub mod tombstones;
 
 pub use block::Block;
 pub use db::{Db, DbOptions, DbStats};
@@ -53,6 +53,9 @@ pub enum TsdbError {
 
 impl TsdbError {
     pub(crate) fn block(dir: &std::path::Path, e: impl std::fmt::Display) -> Self {
-        TsdbError::Block { dir: dir.to_path_buf(), message: e.to_string() }
+        TsdbError::Block {
+            dir: dir.to_path_buf(),
+            message: e.to_string(),
+        }
     }
 }

@@ -481,3 +481,94 @@ fn blocks_are_merged_into_larger_ranges() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn delete_series_clean_tombstones_and_snapshot() {
+    let dir = tempfile::tempdir().unwrap();
+    let start = 10 * 2 * HOUR;
+    let db = open(
+        dir.path(),
+        DbOptions {
+            retention_ms: 0,
+            ..Default::default()
+        },
+    );
+    fill(&db, start, 5);
+    db.compact().unwrap();
+    assert_eq!(db.blocks().len(), 1);
+    let victim = [Matcher::new(MatchType::Equal, "i", "0").unwrap()];
+    // Deletes across the block (tombstones) and the head (re-encoded chunks + WAL record).
+    db.delete_series(&victim, start, start + 4 * HOUR).unwrap();
+    let check = |db: &Db| {
+        let series = all(db);
+        let s0 = series
+            .iter()
+            .find(|s| s.labels.get("i") == Some("0"))
+            .unwrap();
+        assert!(
+            s0.samples.iter().all(|(t, _)| *t > start + 4 * HOUR),
+            "deleted range gone"
+        );
+        assert_eq!(
+            s0.samples.len(),
+            240 - 1,
+            "the last hour minus the boundary sample remains"
+        );
+        let s1 = series
+            .iter()
+            .find(|s| s.labels.get("i") == Some("1"))
+            .unwrap();
+        assert_eq!(s1.samples.len(), 5 * 240, "other series untouched");
+    };
+    check(&db);
+    let tombstones = std::fs::metadata(db.blocks()[0].dir().join("tombstones"))
+        .unwrap()
+        .len();
+    assert!(tombstones > 9, "a non-empty tombstones file was written");
+    drop(db);
+
+    let db = open(
+        dir.path(),
+        DbOptions {
+            retention_ms: 0,
+            ..Default::default()
+        },
+    );
+    check(&db);
+    db.clean_tombstones().unwrap();
+    check(&db);
+    let block = &db.blocks()[0];
+    assert_eq!(
+        std::fs::metadata(block.dir().join("tombstones"))
+            .unwrap()
+            .len(),
+        9,
+        "cleaned block has no tombstones"
+    );
+    assert_eq!(block.meta().stats.num_samples, 20 * 480 - 480);
+
+    let snap = dir.path().join("snapshots").join("test");
+    db.snapshot(&snap, false).unwrap();
+    drop(db);
+    let copy = tempfile::tempdir().unwrap();
+    let status = std::process::Command::new("cp")
+        .arg("-r")
+        .arg(format!("{}/.", snap.display()))
+        .arg(copy.path())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let snapshot_db = open(
+        copy.path(),
+        DbOptions {
+            retention_ms: 0,
+            ..Default::default()
+        },
+    );
+    assert_eq!(
+        snapshot_db.blocks().len(),
+        2,
+        "the block and the head as a block"
+    );
+    check(&snapshot_db);
+}

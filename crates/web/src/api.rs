@@ -28,6 +28,7 @@ pub(crate) fn routes() -> Router<Arc<WebState>> {
 pub(crate) enum ErrorType {
     BadData,
     Internal,
+    Unavailable,
 }
 
 impl ErrorType {
@@ -35,6 +36,7 @@ impl ErrorType {
         match self {
             ErrorType::BadData => ("bad_data", StatusCode::BAD_REQUEST),
             ErrorType::Internal => ("internal", StatusCode::INTERNAL_SERVER_ERROR),
+            ErrorType::Unavailable => ("unavailable", StatusCode::SERVICE_UNAVAILABLE),
         }
     }
 }

@@ -9,6 +9,7 @@
 //! Invariant: this is the only crate that knows the API's JSON shapes.
 #![deny(missing_docs)]
 
+mod admin;
 mod api;
 mod federate;
 mod http_metrics;
@@ -25,6 +26,7 @@ use std::collections::BTreeMap;
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, RwLock};
 
+pub use admin::TsdbAdmin;
 pub use targets::{DroppedTargetView, TargetHealth, TargetSource, TargetView};
 
 /// Reloads the configuration; returns Prometheus-style error text on failure.
@@ -64,6 +66,8 @@ pub struct WebState {
     pub appendable: Arc<dyn Appendable>,
     /// Where queries and federation read from.
     pub queryable: Arc<dyn Queryable>,
+    /// Snapshot and deletion, for the admin API.
+    pub admin: Arc<dyn TsdbAdmin>,
     /// Scrape targets for `/api/v1/targets`.
     pub targets: Arc<dyn TargetSource>,
     /// Self-metrics for `/metrics`.
@@ -105,6 +109,7 @@ pub fn router(state: Arc<WebState>) -> Router {
         .merge(api::routes())
         .merge(federate::routes())
         .merge(series::routes())
+        .merge(admin::routes())
         .with_state(state.clone())
         .route_layer(axum::middleware::from_fn_with_state(
             http_metrics::HttpMetrics::register(&state.registry),

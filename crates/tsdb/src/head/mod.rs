@@ -302,6 +302,7 @@ impl Head {
         let mut reader = ember_wal::Reader::open(&ranges)?;
         let mut series_recs = Vec::new();
         let mut samples = Vec::new();
+        let mut tombstones = Vec::new();
         let mut refs: HashMap<u64, Arc<MemSeries>> = HashMap::new();
         loop {
             let record = match reader.next_record() {
@@ -346,6 +347,21 @@ impl Head {
                                     u64::from(head.0.apply_one(series, s.timestamp, s.value))
                             }
                             None => stats.unknown_refs += 1,
+                        }
+                    }
+                }
+                RecordType::Tombstones => {
+                    tombstones.clear();
+                    if record::decode_tombstones(record, &mut tombstones).is_err() {
+                        continue;
+                    }
+                    for t in &tombstones {
+                        if let Some(series) = refs.get(&t.series_ref) {
+                            series.data.lock().expect("series lock").delete_range(
+                                t.min_time,
+                                t.max_time,
+                                head.0.options.chunk_range_ms,
+                            );
                         }
                     }
                 }
@@ -509,6 +525,67 @@ impl Head {
             .map_err(|e| std::io::Error::other(format!("WAL checkpoint: {e}")))?;
         wal.lock().expect("wal lock").wal.truncate(current)?;
         Ok(())
+    }
+
+    /// Deletes the samples in `[mint, maxt]` of series matching `matchers`: logged to the
+    /// WAL as a Tombstones record (so replay repeats it), then applied to the chunks.
+    /// Returns how many series were affected.
+    pub fn delete(
+        &self,
+        matchers: &[Matcher],
+        mint: Timestamp,
+        maxt: Timestamp,
+    ) -> std::io::Result<usize> {
+        let inner = &self.0;
+        let refs = inner
+            .postings
+            .read()
+            .expect("postings lock")
+            .select(matchers);
+        let affected: Vec<Arc<MemSeries>> = refs
+            .into_iter()
+            .filter_map(|r| inner.get(r))
+            .filter(|s| {
+                let data = s.data.lock().expect("series lock");
+                data.time_range()
+                    .is_some_and(|(first, last)| first <= maxt && last >= mint)
+            })
+            .collect();
+        if affected.is_empty() {
+            return Ok(0);
+        }
+        let mut wal = inner.wal.as_ref().map(|w| w.lock().expect("wal lock"));
+        if let Some(w) = wal.as_deref_mut() {
+            let records: Vec<record::Tombstone> = affected
+                .iter()
+                .map(|s| record::Tombstone {
+                    series_ref: s.series_ref,
+                    min_time: mint,
+                    max_time: maxt,
+                })
+                .collect();
+            let mut buf = Vec::new();
+            record::encode_tombstones(&records, &mut buf);
+            w.wal.log(&[&buf])?;
+        }
+        let _apply = inner.commit_lock.write().expect("commit lock");
+        for s in &affected {
+            s.data.lock().expect("series lock").delete_range(
+                mint,
+                maxt,
+                inner.options.chunk_range_ms,
+            );
+        }
+        drop(wal);
+        Ok(affected.len())
+    }
+
+    /// Every series with all its chunks (for a snapshot of the head).
+    pub(crate) fn all_chunks(&self) -> Vec<(Labels, Vec<ClosedChunk>)> {
+        match self.time_range() {
+            Some((min, max)) => self.chunks_in_range(min, max + 1),
+            None => Vec::new(),
+        }
     }
 
     /// Bytes of the WAL directory (segments and checkpoints), for size-based retention.

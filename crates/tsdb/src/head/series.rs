@@ -136,6 +136,24 @@ impl SeriesData {
         out
     }
 
+    /// Removes the samples in `[mint, maxt]`, re-encoding the chunks that held them.
+    pub(crate) fn delete_range(&mut self, mint: Timestamp, maxt: Timestamp, chunk_range: i64) {
+        let chunks = self.snapshot(i64::MIN, i64::MAX);
+        let mut samples = Vec::new();
+        decode_into(&chunks, i64::MIN, i64::MAX, &mut samples);
+        let before = samples.len();
+        samples.retain(|&(t, _)| t < mint || t > maxt);
+        if samples.len() == before {
+            return;
+        }
+        self.closed.clear();
+        self.open = None;
+        self.last = None;
+        for (t, v) in samples {
+            self.append(t, v, chunk_range);
+        }
+    }
+
     /// Drops chunks that end before `mint`; returns whether the series is now empty.
     pub(crate) fn truncate_before(&mut self, mint: Timestamp) -> bool {
         self.closed.retain(|c| c.maxt >= mint);
