@@ -104,7 +104,7 @@ async fn serve(flags: ServerFlags) -> anyhow::Result<()> {
     let config = load_config(&flags)?;
     std::fs::create_dir_all(&flags.storage_path)
         .with_context(|| format!("creating storage directory {:?}", flags.storage_path))?;
-    let db = open_db(&flags, &config)?;
+    let (db, replay) = open_db(&flags, &config)?;
     let storage = Arc::new(db.clone());
 
     let registry = Registry::new();
@@ -156,6 +156,11 @@ async fn serve(flags: ServerFlags) -> anyhow::Result<()> {
         ready: AtomicBool::new(false),
         reload: reload_fn.clone(),
         quit: quit.clone(),
+        wal_replay: ember_web::WalReplayStatus {
+            min: replay.segments.0,
+            max: replay.segments.1,
+            current: replay.segments.1,
+        },
         build: BuildInfo {
             version: env!("CARGO_PKG_VERSION").into(),
             revision: String::new(),
@@ -214,7 +219,10 @@ fn retention(flags: &ServerFlags, config: &Config) -> anyhow::Result<(i64, u64)>
 }
 
 /// Opens the database, replaying its WAL and logging what replay found.
-fn open_db(flags: &ServerFlags, config: &Config) -> anyhow::Result<ember_tsdb::Db> {
+fn open_db(
+    flags: &ServerFlags,
+    config: &Config,
+) -> anyhow::Result<(ember_tsdb::Db, ember_tsdb::ReplayStats)> {
     let (retention_ms, retention_bytes) = retention(flags, config)?;
     let dir = std::path::Path::new(&flags.storage_path);
     tracing::info!("Replaying WAL, this may take a while");
@@ -237,7 +245,7 @@ fn open_db(flags: &ServerFlags, config: &Config) -> anyhow::Result<ember_tsdb::D
         duration = ?started.elapsed(),
         "WAL replay completed"
     );
-    Ok(db)
+    Ok((db, stats))
 }
 
 /// `prometheus_tsdb_*` figures read from the database at scrape time.

@@ -20,6 +20,7 @@ pub(crate) fn routes() -> Router<Arc<WebState>> {
         .route("/api/v1/status/flags", get(status_flags))
         .route("/api/v1/status/buildinfo", get(status_buildinfo))
         .route("/api/v1/status/runtimeinfo", get(status_runtimeinfo))
+        .route("/api/v1/status/walreplay", get(status_walreplay))
         .route("/api/v1/write", post(remote_write))
 }
 
@@ -161,6 +162,11 @@ async fn status_runtimeinfo(State(s): State<Arc<WebState>>) -> Response {
         "GODEBUG": "",
         "storageRetention": s.options.flags.get("storage.tsdb.retention.time").cloned().unwrap_or_default(),
     }))
+}
+
+async fn status_walreplay(State(s): State<Arc<WebState>>) -> Response {
+    let w = s.wal_replay;
+    success(json!({"min": w.min, "max": w.max, "current": w.current}))
 }
 
 async fn remote_write(State(s): State<Arc<WebState>>, headers: HeaderMap, body: Bytes) -> Response {

@@ -84,6 +84,19 @@ pub struct WebState {
     pub quit: tokio_util::sync::CancellationToken,
     /// Build and runtime facts for `/api/v1/status/*`.
     pub build: BuildInfo,
+    /// How the WAL replay at start-up went.
+    pub wal_replay: WalReplayStatus,
+}
+
+/// WAL replay progress for `/api/v1/status/walreplay` (segment numbers).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct WalReplayStatus {
+    /// First segment to replay.
+    pub min: u32,
+    /// Last segment to replay.
+    pub max: u32,
+    /// Last segment replayed.
+    pub current: u32,
 }
 
 /// Version facts for `/api/v1/status/buildinfo` and `ember_build_info`.

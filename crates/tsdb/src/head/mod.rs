@@ -237,6 +237,8 @@ pub struct ReplayStats {
     pub unknown_refs: u64,
     /// Corruption found and repaired, as a human-readable note.
     pub repaired: Option<String>,
+    /// The first and last WAL segment replayed.
+    pub segments: (u32, u32),
 }
 
 /// The in-memory head; cloning shares it.
@@ -286,7 +288,10 @@ impl Head {
     ) -> std::io::Result<(Head, ReplayStats)> {
         let mut wal = Wal::open(wal_dir, wal_options)?;
         let head = Head::new(options);
-        let mut stats = ReplayStats::default();
+        let mut stats = ReplayStats {
+            segments: wal.segments()?,
+            ..Default::default()
+        };
         let mut ranges = Vec::new();
         let first_segment = match ember_wal::last_checkpoint(wal_dir)? {
             Some(cp) => {
