@@ -139,6 +139,7 @@ async fn serve(flags: ServerFlags) -> anyhow::Result<()> {
     let state = Arc::new(WebState {
         appendable: storage.clone(),
         queryable: storage.clone(),
+        engine: query_engine(&flags, &config)?,
         targets: Arc::new(ScrapeTargets(reloader.scrape.clone())),
         admin: Arc::new(DbAdmin {
             db: db.clone(),
@@ -216,6 +217,19 @@ fn retention(flags: &ServerFlags, config: &Config) -> anyhow::Result<(i64, u64)>
         None => 0,
     };
     Ok((time_ms, size))
+}
+
+/// The PromQL engine configured from the `--query.*` flags.
+fn query_engine(flags: &ServerFlags, config: &Config) -> anyhow::Result<ember_promql::Engine> {
+    let lookback_delta = ember_config::parse_duration(&flags.query_lookback_delta)
+        .context("--query.lookback-delta")?;
+    let timeout = ember_config::parse_duration(&flags.query_timeout).context("--query.timeout")?;
+    Ok(ember_promql::Engine::new(ember_promql::EngineOptions {
+        lookback_delta,
+        timeout,
+        max_samples: flags.query_max_samples as usize,
+        default_subquery_step: config.global.evaluation_interval,
+    }))
 }
 
 /// Opens the database, replaying its WAL and logging what replay found.

@@ -1,12 +1,29 @@
-//! PromQL for Ember.
+//! PromQL for Ember: the parser adapter and the evaluation engine.
 //!
-//! Today this crate owns the parser adapter: `promql-parser` is used in exactly one module
-//! ([`parse`]) and its output converted into Ember's own types, so the parser can be
-//! swapped without touching callers. The evaluation engine lands here next.
+//! - [`parse`](parse_expr) converts `promql-parser`'s tree into Ember's own [`ast`]; that
+//!   module is the only one that knows the parser crate.
+//! - [`Engine`] runs instant and range queries against any `ember_storage::Queryable`.
+//!   Every expression is evaluated over a whole grid of steps at once, series by series
+//!   (an instant query is a one-step grid), so selectors and range functions walk sample
+//!   arrays instead of re-selecting per step.
+//! - [`promqltest`] runs Prometheus's PromQL test scripts against any storage.
 //!
-//! Invariant: no HTTP, JSON or files; evaluation goes through `ember_storage::Queryable`.
+//! Invariant: no HTTP, JSON or files; evaluation reads storage only through
+//! `ember_storage::Queryable`, in one module (`eval::selector`).
 #![deny(missing_docs)]
 
+mod aggregate;
+pub mod ast;
+mod binary;
+mod engine;
+mod eval;
+mod functions;
+mod histogram;
+mod math;
 mod parse;
+pub mod promqltest;
+mod value;
 
-pub use parse::{ParseError, parse_series_selector};
+pub use engine::{Engine, EngineOptions};
+pub use parse::{ParseError, parse_expr, parse_series_selector};
+pub use value::{ErrorKind, QueryError, QueryOutput, QueryValue, Sample, SeriesPoints};

@@ -28,6 +28,9 @@ pub(crate) fn routes() -> Router<Arc<WebState>> {
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum ErrorType {
     BadData,
+    Execution,
+    Timeout,
+    Canceled,
     Internal,
     Unavailable,
 }
@@ -36,6 +39,10 @@ impl ErrorType {
     fn parts(self) -> (&'static str, StatusCode) {
         match self {
             ErrorType::BadData => ("bad_data", StatusCode::BAD_REQUEST),
+            ErrorType::Execution => ("execution", StatusCode::UNPROCESSABLE_ENTITY),
+            ErrorType::Timeout => ("timeout", StatusCode::SERVICE_UNAVAILABLE),
+            // Prometheus's "client closed connection" status.
+            ErrorType::Canceled => ("canceled", StatusCode::from_u16(499).expect("valid status")),
             ErrorType::Internal => ("internal", StatusCode::INTERNAL_SERVER_ERROR),
             ErrorType::Unavailable => ("unavailable", StatusCode::SERVICE_UNAVAILABLE),
         }

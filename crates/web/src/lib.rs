@@ -15,6 +15,7 @@ mod federate;
 mod http_metrics;
 mod lifecycle;
 mod params;
+mod query;
 mod series;
 mod targets;
 
@@ -66,6 +67,8 @@ pub struct WebState {
     pub appendable: Arc<dyn Appendable>,
     /// Where queries and federation read from.
     pub queryable: Arc<dyn Queryable>,
+    /// The PromQL engine, configured from the `--query.*` flags.
+    pub engine: ember_promql::Engine,
     /// Snapshot and deletion, for the admin API.
     pub admin: Arc<dyn TsdbAdmin>,
     /// Scrape targets for `/api/v1/targets`.
@@ -122,6 +125,7 @@ pub fn router(state: Arc<WebState>) -> Router {
         .merge(api::routes())
         .merge(federate::routes())
         .merge(series::routes())
+        .merge(query::routes())
         .merge(admin::routes())
         .with_state(state.clone())
         .route_layer(axum::middleware::from_fn_with_state(

@@ -1,0 +1,222 @@
+//! The query entry points: parse, evaluate over a grid, then finish the result (delayed
+//! `__name__` removal, duplicate checks, output shape).
+
+use crate::aggregate::is_name_label;
+use crate::ast::{Expr, ValueType};
+use crate::eval::{Evaluator, Grid, StepSeries, Value};
+use crate::functions::merge_duplicates;
+use crate::parse::parse_expr;
+use crate::value::{QueryError, QueryOutput, QueryValue, Sample, SeriesPoints};
+use ember_storage::Queryable;
+use std::time::{Duration, Instant};
+
+/// Engine settings.
+#[derive(Clone, Debug)]
+pub struct EngineOptions {
+    /// How far back an instant selector looks for a sample (Prometheus: 5m).
+    pub lookback_delta: Duration,
+    /// The most samples one step of a query may hold.
+    pub max_samples: usize,
+    /// The longest a query may run.
+    pub timeout: Duration,
+    /// The step of a subquery written without one, such as `x[5m:]` (Prometheus uses the
+    /// global evaluation interval, 1m by default).
+    pub default_subquery_step: Duration,
+}
+
+impl Default for EngineOptions {
+    fn default() -> Self {
+        EngineOptions {
+            lookback_delta: Duration::from_secs(300),
+            max_samples: 50_000_000,
+            timeout: Duration::from_secs(120),
+            default_subquery_step: Duration::from_secs(60),
+        }
+    }
+}
+
+/// The PromQL engine. It holds only settings; every query brings its storage.
+#[derive(Clone, Debug, Default)]
+pub struct Engine {
+    opts: EngineOptions,
+}
+
+impl Engine {
+    /// An engine with these settings.
+    pub fn new(opts: EngineOptions) -> Self {
+        Engine { opts }
+    }
+
+    /// Evaluates `query` at `ts_ms`.
+    pub fn instant_query(
+        &self,
+        storage: &dyn Queryable,
+        query: &str,
+        ts_ms: i64,
+    ) -> Result<QueryValue, QueryError> {
+        self.instant_query_with_warnings(storage, query, ts_ms).map(|o| o.value)
+    }
+
+    /// Evaluates `query` at `ts_ms`, returning annotations beside the value.
+    pub fn instant_query_with_warnings(
+        &self,
+        storage: &dyn Queryable,
+        query: &str,
+        ts_ms: i64,
+    ) -> Result<QueryOutput, QueryError> {
+        let expr = parse_expr(query).map_err(|e| QueryError::bad_data(e.0))?;
+        let grid = Grid {
+            start: ts_ms,
+            step: 1,
+            len: 1,
+        };
+        let mut ev = self.evaluator(storage, ts_ms, ts_ms);
+        let value = match ev.eval(&expr, &grid)? {
+            Value::Scalar(v) => QueryValue::Scalar { t: ts_ms, v: v[0] },
+            Value::String(s) => QueryValue::String { t: ts_ms, v: s },
+            Value::Vector(vs) => QueryValue::Vector(
+                finish(vs)?
+                    .into_iter()
+                    .filter_map(|s| {
+                        s.values[0].map(|v| Sample {
+                            labels: s.labels,
+                            t: ts_ms,
+                            v,
+                        })
+                    })
+                    .collect(),
+            ),
+            Value::Matrix(ms) => {
+                let mut out: Vec<SeriesPoints> = ms
+                    .into_iter()
+                    .map(|s| SeriesPoints {
+                        labels: if s.drop_name { without_name(&s.labels) } else { s.labels },
+                        points: s.points,
+                    })
+                    .collect();
+                out.sort_by(|a, b| a.labels.cmp(&b.labels));
+                QueryValue::Matrix(out)
+            }
+        };
+        Ok(QueryOutput {
+            value,
+            warnings: ev.warnings,
+        })
+    }
+
+    /// Evaluates `query` at `start_ms, start_ms + step_ms, …, end_ms`.
+    pub fn range_query(
+        &self,
+        storage: &dyn Queryable,
+        query: &str,
+        start_ms: i64,
+        end_ms: i64,
+        step_ms: i64,
+    ) -> Result<QueryValue, QueryError> {
+        self.range_query_with_warnings(storage, query, start_ms, end_ms, step_ms)
+            .map(|o| o.value)
+    }
+
+    /// Like [`Engine::range_query`], returning annotations beside the value.
+    pub fn range_query_with_warnings(
+        &self,
+        storage: &dyn Queryable,
+        query: &str,
+        start_ms: i64,
+        end_ms: i64,
+        step_ms: i64,
+    ) -> Result<QueryOutput, QueryError> {
+        if step_ms <= 0 {
+            return Err(QueryError::bad_data(
+                "zero or negative query resolution step widths are not accepted. Try a positive integer",
+            ));
+        }
+        if end_ms < start_ms {
+            return Err(QueryError::bad_data("end timestamp must not be before start time"));
+        }
+        let expr = parse_expr(query).map_err(|e| QueryError::bad_data(e.0))?;
+        let t = expr.value_type();
+        if t != ValueType::Scalar && t != ValueType::Vector {
+            return Err(QueryError::bad_data(format!(
+                "invalid expression type {:?} for range query, must be Scalar or instant Vector",
+                t.name()
+            )));
+        }
+        let grid = Grid {
+            start: start_ms,
+            step: step_ms,
+            len: ((end_ms - start_ms) / step_ms) as usize + 1,
+        };
+        let mut ev = self.evaluator(storage, start_ms, end_ms);
+        let series = match ev.eval(&expr, &grid)? {
+            Value::Scalar(v) => vec![StepSeries {
+                labels: Default::default(),
+                values: v.into_iter().map(Some).collect(),
+                drop_name: false,
+            }],
+            Value::Vector(vs) => finish(vs)?,
+            _ => return Err(QueryError::internal("range query produced a non-vector value")),
+        };
+        let mut out: Vec<SeriesPoints> = series
+            .into_iter()
+            .map(|s| SeriesPoints {
+                labels: s.labels,
+                points: s
+                    .values
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(i, v)| v.map(|v| (grid.time(i), v)))
+                    .collect(),
+            })
+            .filter(|s| !s.points.is_empty())
+            .collect();
+        out.sort_by(|a, b| a.labels.cmp(&b.labels));
+        Ok(QueryOutput {
+            value: QueryValue::Matrix(out),
+            warnings: ev.warnings,
+        })
+    }
+
+    /// Parses `query` into Ember's syntax tree (for callers that inspect queries).
+    pub fn parse(&self, query: &str) -> Result<Expr, QueryError> {
+        parse_expr(query).map_err(|e| QueryError::bad_data(e.0))
+    }
+
+    fn evaluator<'a>(&self, storage: &'a dyn Queryable, start: i64, end: i64) -> Evaluator<'a> {
+        Evaluator {
+            storage,
+            lookback_ms: self.opts.lookback_delta.as_millis() as i64,
+            max_samples: self.opts.max_samples,
+            deadline: Instant::now().checked_add(self.opts.timeout),
+            subquery_step_ms: self.opts.default_subquery_step.as_millis() as i64,
+            query_start: start,
+            query_end: end,
+            warnings: Vec::new(),
+        }
+    }
+}
+
+fn without_name(labels: &ember_model::Labels) -> ember_model::Labels {
+    let mut b = labels.to_builder();
+    b.retain(|l| !is_name_label(&l.name));
+    b.build()
+}
+
+/// Applies delayed name removal and rejects series that then collide at a step.
+fn finish(vs: Vec<StepSeries>) -> Result<Vec<StepSeries>, QueryError> {
+    let any_drop = vs.iter().any(|s| s.drop_name);
+    if !any_drop {
+        return Ok(vs);
+    }
+    let renamed = vs
+        .into_iter()
+        .map(|mut s| {
+            if s.drop_name {
+                s.labels = without_name(&s.labels);
+                s.drop_name = false;
+            }
+            s
+        })
+        .collect();
+    merge_duplicates(renamed)
+}

@@ -1,0 +1,316 @@
+//! `/api/v1/query` and `/api/v1/query_range`: PromQL over HTTP with Prometheus's
+//! parameters, JSON shapes, float formatting and error types.
+
+use crate::WebState;
+use crate::api::{ErrorType, error};
+use crate::params::Params;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{RawQuery, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use ember_model::{Labels, now_millis};
+use ember_promql::{ErrorKind, QueryError, QueryOutput, QueryValue};
+use std::fmt::Write;
+use std::sync::Arc;
+
+/// Prometheus refuses range queries with more points per series than this.
+const MAX_POINTS_PER_SERIES: i64 = 11_000;
+
+pub(crate) fn routes() -> Router<Arc<WebState>> {
+    Router::new()
+        .route("/api/v1/query", get(instant).post(instant))
+        .route("/api/v1/query_range", get(range).post(range))
+}
+
+async fn instant(State(s): State<Arc<WebState>>, RawQuery(q): RawQuery, body: Bytes) -> Response {
+    let p = Params::parse(q.as_deref().unwrap_or(""), &body);
+    let query = p.get("query").unwrap_or("").to_string();
+    let ts = match p.time_or("time", now_millis()) {
+        Ok(t) => t,
+        Err(e) => return error(ErrorType::BadData, e),
+    };
+    let state = s.clone();
+    let result = tokio::task::spawn_blocking(move || {
+        state
+            .engine
+            .instant_query_with_warnings(state.queryable.as_ref(), &query, ts)
+    })
+    .await;
+    respond(result.unwrap_or_else(|e| Err(QueryError::internal(e.to_string()))))
+}
+
+async fn range(State(s): State<Arc<WebState>>, RawQuery(q): RawQuery, body: Bytes) -> Response {
+    let p = Params::parse(q.as_deref().unwrap_or(""), &body);
+    let query = p.get("query").unwrap_or("").to_string();
+    let start = match p.get("start").map(crate::params::parse_time) {
+        Some(Ok(t)) => t,
+        Some(Err(e)) => {
+            return error(
+                ErrorType::BadData,
+                format!("invalid parameter \"start\": {e}"),
+            );
+        }
+        None => {
+            return error(
+                ErrorType::BadData,
+                "invalid parameter \"start\": cannot parse \"\" to a valid timestamp",
+            );
+        }
+    };
+    let end = match p.get("end").map(crate::params::parse_time) {
+        Some(Ok(t)) => t,
+        Some(Err(e)) => {
+            return error(
+                ErrorType::BadData,
+                format!("invalid parameter \"end\": {e}"),
+            );
+        }
+        None => {
+            return error(
+                ErrorType::BadData,
+                "invalid parameter \"end\": cannot parse \"\" to a valid timestamp",
+            );
+        }
+    };
+    if end < start {
+        return error(
+            ErrorType::BadData,
+            "invalid parameter \"end\": end timestamp must not be before start time",
+        );
+    }
+    let step = match p.get("step").map(parse_step) {
+        Some(Ok(step)) => step,
+        Some(Err(e)) => {
+            return error(
+                ErrorType::BadData,
+                format!("invalid parameter \"step\": {e}"),
+            );
+        }
+        None => {
+            return error(
+                ErrorType::BadData,
+                "invalid parameter \"step\": cannot parse \"\" to a valid duration",
+            );
+        }
+    };
+    if step <= 0 {
+        return error(
+            ErrorType::BadData,
+            "invalid parameter \"step\": zero or negative query resolution step widths are not accepted. Try a positive integer",
+        );
+    }
+    if (end - start) / step > MAX_POINTS_PER_SERIES {
+        return error(
+            ErrorType::BadData,
+            "exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)",
+        );
+    }
+    let state = s.clone();
+    let result = tokio::task::spawn_blocking(move || {
+        state
+            .engine
+            .range_query_with_warnings(state.queryable.as_ref(), &query, start, end, step)
+    })
+    .await;
+    respond(result.unwrap_or_else(|e| Err(QueryError::internal(e.to_string()))))
+}
+
+/// A step as Prometheus accepts it: float seconds or a duration (`15s`), in milliseconds.
+fn parse_step(s: &str) -> Result<i64, String> {
+    if let Ok(secs) = s.parse::<f64>() {
+        if secs.is_finite() {
+            return Ok((secs * 1000.0).round() as i64);
+        }
+    }
+    parse_prom_duration(s).ok_or_else(|| format!("cannot parse {s:?} to a valid duration"))
+}
+
+/// Prometheus duration syntax (`1h30m`, `15s`, `500ms`) in milliseconds.
+fn parse_prom_duration(s: &str) -> Option<i64> {
+    let units = [
+        ("ms", 1),
+        ("s", 1000),
+        ("m", 60_000),
+        ("h", 3_600_000),
+        ("d", 86_400_000),
+        ("w", 604_800_000),
+        ("y", 31_536_000_000),
+    ];
+    let mut rest = s;
+    let mut total = 0i64;
+    while !rest.is_empty() {
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        if digits == 0 {
+            return None;
+        }
+        let n: i64 = rest[..digits].parse().ok()?;
+        rest = &rest[digits..];
+        let (unit, ms) = units
+            .iter()
+            .filter(|(u, _)| rest.starts_with(u))
+            .max_by_key(|(u, _)| u.len())?;
+        total = total.checked_add(n.checked_mul(*ms)?)?;
+        rest = &rest[unit.len()..];
+    }
+    (!s.is_empty()).then_some(total)
+}
+
+fn respond(result: Result<QueryOutput, QueryError>) -> Response {
+    match result {
+        Ok(out) => {
+            let mut body = String::with_capacity(256);
+            body.push_str("{\"status\":\"success\",\"data\":");
+            write_value(&mut body, &out.value);
+            body.push('}');
+            if !out.warnings.is_empty() {
+                body.pop();
+                body.push_str(",\"warnings\":");
+                body.push_str(
+                    &serde_json::to_string(&out.warnings).unwrap_or_else(|_| "[]".into()),
+                );
+                body.push('}');
+            }
+            ([(header::CONTENT_TYPE, "application/json")], body).into_response()
+        }
+        Err(e) => {
+            let kind = match e.kind {
+                ErrorKind::BadData => ErrorType::BadData,
+                ErrorKind::Execution => ErrorType::Execution,
+                ErrorKind::Timeout => ErrorType::Timeout,
+                ErrorKind::Canceled => ErrorType::Canceled,
+                ErrorKind::Internal => ErrorType::Internal,
+            };
+            error(kind, e.message)
+        }
+    }
+}
+
+/// The `data` object of a query response, rendered by hand so timestamps and values are
+/// formatted exactly as Prometheus formats them.
+fn write_value(out: &mut String, value: &QueryValue) {
+    match value {
+        QueryValue::Scalar { t, v } => {
+            out.push_str("{\"resultType\":\"scalar\",\"result\":");
+            write_point(out, *t, *v);
+        }
+        QueryValue::String { t, v } => {
+            out.push_str("{\"resultType\":\"string\",\"result\":[");
+            write_timestamp(out, *t);
+            out.push(',');
+            out.push_str(&serde_json::to_string(v).unwrap_or_default());
+            out.push(']');
+        }
+        QueryValue::Vector(samples) => {
+            out.push_str("{\"resultType\":\"vector\",\"result\":[");
+            for (i, s) in samples.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str("{\"metric\":");
+                write_labels(out, &s.labels);
+                out.push_str(",\"value\":");
+                write_point(out, s.t, s.v);
+                out.push('}');
+            }
+            out.push(']');
+        }
+        QueryValue::Matrix(series) => {
+            out.push_str("{\"resultType\":\"matrix\",\"result\":[");
+            for (i, s) in series.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str("{\"metric\":");
+                write_labels(out, &s.labels);
+                out.push_str(",\"values\":[");
+                for (j, &(t, v)) in s.points.iter().enumerate() {
+                    if j > 0 {
+                        out.push(',');
+                    }
+                    write_point(out, t, v);
+                }
+                out.push_str("]}");
+            }
+            out.push(']');
+        }
+    }
+    out.push('}');
+}
+
+fn write_labels(out: &mut String, labels: &Labels) {
+    out.push('{');
+    for (i, l) in labels.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(&serde_json::to_string(&l.name).unwrap_or_default());
+        out.push(':');
+        out.push_str(&serde_json::to_string(&l.value).unwrap_or_default());
+    }
+    out.push('}');
+}
+
+fn write_point(out: &mut String, t: i64, v: f64) {
+    out.push('[');
+    write_timestamp(out, t);
+    out.push_str(",\"");
+    out.push_str(&format_value(v));
+    out.push_str("\"]");
+}
+
+/// Seconds with up to millisecond precision and no trailing zeros: `1435781451.781`, `1`.
+fn write_timestamp(out: &mut String, t: i64) {
+    let secs = t.div_euclid(1000);
+    let ms = t.rem_euclid(1000);
+    if ms == 0 {
+        let _ = write!(out, "{secs}");
+    } else {
+        let frac = format!("{ms:03}");
+        let _ = write!(out, "{secs}.{}", frac.trim_end_matches('0'));
+    }
+}
+
+/// Go's `strconv.FormatFloat(v, 'f', -1, 64)` with Prometheus's spellings of the specials.
+pub(crate) fn format_value(v: f64) -> String {
+    if v.is_nan() {
+        "NaN".into()
+    } else if v == f64::INFINITY {
+        "+Inf".into()
+    } else if v == f64::NEG_INFINITY {
+        "-Inf".into()
+    } else {
+        format!("{v}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_like_prometheus() {
+        let mut s = String::new();
+        write_timestamp(&mut s, 1_435_781_451_781);
+        s.push(' ');
+        write_timestamp(&mut s, 1000);
+        s.push(' ');
+        write_timestamp(&mut s, 1500);
+        assert_eq!(s, "1435781451.781 1 1.5");
+        assert_eq!(format_value(1.0), "1");
+        assert_eq!(format_value(0.1), "0.1");
+        assert_eq!(format_value(f64::NAN), "NaN");
+        assert_eq!(format_value(f64::NEG_INFINITY), "-Inf");
+        assert_eq!(format_value(1e21), "1000000000000000000000");
+        assert_eq!(format_value(-0.0), "-0");
+    }
+
+    #[test]
+    fn steps() {
+        assert_eq!(parse_step("15"), Ok(15_000));
+        assert_eq!(parse_step("1.5"), Ok(1_500));
+        assert_eq!(parse_step("1m30s"), Ok(90_000));
+        assert!(parse_step("x").is_err());
+    }
+}
