@@ -104,12 +104,10 @@ async fn serve(flags: ServerFlags) -> anyhow::Result<()> {
     let config = load_config(&flags)?;
     std::fs::create_dir_all(&flags.storage_path)
         .with_context(|| format!("creating storage directory {:?}", flags.storage_path))?;
-    let (db, replay) = open_db(&flags, &config)?;
-    let storage = Arc::new(db.clone());
-
     let registry = Registry::new();
+    let (db, replay) = open_db(&flags, &config, &registry)?;
+    let storage = Arc::new(db.clone());
     ember_selfmetrics::process::register(&registry);
-    register_tsdb_metrics(&registry, &db);
     registry
         .gauge_vec("ember_build_info", "A metric with a constant '1' value labeled by version, revision and rustversion from which Ember was built.", &["version", "revision", "rustversion"])
         .with(&[env!("CARGO_PKG_VERSION"), "", "unknown"])
@@ -236,6 +234,7 @@ fn query_engine(flags: &ServerFlags, config: &Config) -> anyhow::Result<ember_pr
 fn open_db(
     flags: &ServerFlags,
     config: &Config,
+    registry: &Registry,
 ) -> anyhow::Result<(ember_tsdb::Db, ember_tsdb::ReplayStats)> {
     let (retention_ms, retention_bytes) = retention(flags, config)?;
     let dir = std::path::Path::new(&flags.storage_path);
@@ -246,7 +245,7 @@ fn open_db(
         retention_bytes,
         ..Default::default()
     };
-    let (db, stats) = ember_tsdb::Db::open(dir, options)
+    let (db, stats) = ember_tsdb::Db::open(dir, options, registry)
         .with_context(|| format!("opening storage in {}", dir.display()))?;
     if let Some(repair) = &stats.repaired {
         tracing::warn!(repair = %repair, "WAL was corrupted; repaired by truncating at the first bad record");
@@ -260,100 +259,6 @@ fn open_db(
         "WAL replay completed"
     );
     Ok((db, stats))
-}
-
-/// `prometheus_tsdb_*` figures read from the database at scrape time.
-fn register_tsdb_metrics(registry: &Registry, db: &ember_tsdb::Db) {
-    let counter = |name: &str, help: &str, read: fn(&ember_tsdb::DbStats) -> u64| {
-        let d = db.clone();
-        registry.collector(name, help, ember_selfmetrics::Kind::Counter, move || {
-            vec![(Vec::new(), read(d.stats()) as f64)]
-        });
-    };
-    counter(
-        "prometheus_tsdb_compactions_total",
-        "Total number of compactions that were executed for the partition.",
-        |s| s.compactions.load(std::sync::atomic::Ordering::Relaxed),
-    );
-    counter(
-        "prometheus_tsdb_compactions_failed_total",
-        "Total number of compactions that failed for the partition.",
-        |s| {
-            s.compactions_failed
-                .load(std::sync::atomic::Ordering::Relaxed)
-        },
-    );
-    counter(
-        "prometheus_tsdb_time_retentions_total",
-        "The number of times that blocks were deleted because the maximum time limit was exceeded.",
-        |s| s.time_retentions.load(std::sync::atomic::Ordering::Relaxed),
-    );
-    counter(
-        "prometheus_tsdb_size_retentions_total",
-        "The number of times that blocks were deleted because the maximum number of bytes was exceeded.",
-        |s| s.size_retentions.load(std::sync::atomic::Ordering::Relaxed),
-    );
-    let d = db.clone();
-    registry.gauge_fn(
-        "prometheus_tsdb_blocks_loaded",
-        "Number of currently loaded data blocks",
-        move || d.blocks().len() as f64,
-    );
-    let d = db.clone();
-    registry.gauge_fn(
-        "prometheus_tsdb_storage_blocks_bytes",
-        "The number of bytes that are currently used for local storage by all blocks.",
-        move || d.blocks().iter().map(|b| b.size()).sum::<u64>() as f64,
-    );
-    let d = db.clone();
-    registry.gauge_fn(
-        "prometheus_tsdb_retention_limit_bytes",
-        "Max number of bytes to be retained in the tsdb blocks, configured 0 means disabled",
-        move || d.retention_limit_bytes() as f64,
-    );
-    let head = db.head();
-    let h = head.clone();
-    registry.gauge_fn(
-        "prometheus_tsdb_head_series",
-        "Total number of series in the head block.",
-        move || h.num_series() as f64,
-    );
-    let h = head.clone();
-    registry.gauge_fn(
-        "prometheus_tsdb_head_chunks",
-        "Total number of chunks in the head block.",
-        move || h.num_chunks() as f64,
-    );
-    let h = head.clone();
-    registry.collector(
-        "prometheus_tsdb_head_samples_appended_total",
-        "Total number of appended samples.",
-        ember_selfmetrics::Kind::Counter,
-        move || {
-            vec![(
-                vec![("type".to_string(), "float".to_string())],
-                h.samples_appended() as f64,
-            )]
-        },
-    );
-    let h = head.clone();
-    registry.gauge_fn(
-        "prometheus_tsdb_head_min_time",
-        "Minimum time bound of the head block.",
-        move || {
-            h.time_range()
-                .map_or(f64::from(i32::MAX), |(min, _)| min as f64)
-        },
-    );
-    let h = head.clone();
-    registry.gauge_fn(
-        "prometheus_tsdb_head_max_time",
-        "Maximum timestamp of the head block.",
-        move || {
-            h.time_range()
-                .map_or(f64::from(i32::MIN), |(_, max)| max as f64)
-        },
-    );
 }
 
 /// `--web.route-prefix`, defaulting to the path of `--web.external-url` as Prometheus does.

@@ -151,6 +151,7 @@ fn acknowledged_samples_survive_repeated_sigkill() {
             retention_ms: 0,
             ..Default::default()
         },
+        &ember_selfmetrics::Registry::new(),
     )
     .unwrap();
     let q = db.querier(i64::MIN, i64::MAX).unwrap();

@@ -83,7 +83,18 @@ fn embedded_default_scrapes_itself() {
         metric_value(&metrics, "prometheus_config_last_reload_successful"),
         Some(1.0)
     );
-    assert!(metrics.contains("process_resident_memory_bytes"));
+    for name in [
+        "process_resident_memory_bytes",
+        "prometheus_tsdb_head_series ",
+        "prometheus_tsdb_compaction_chunk_size_bytes_bucket{le=\"32\"}",
+        "prometheus_tsdb_compaction_chunk_samples_count",
+        "prometheus_tsdb_blocks_loaded",
+        "prometheus_tsdb_out_of_order_samples_total{type=\"float\"}",
+        "prometheus_target_scrape_pool_targets{scrape_job=\"prometheus\"} 1",
+        "ember_build_info{",
+    ] {
+        assert!(metrics.contains(name), "/metrics lacks {name}");
+    }
     assert!(
         ember.peer.dir.path().join("data").is_dir(),
         "storage directory created"

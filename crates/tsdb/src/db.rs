@@ -9,6 +9,7 @@ use crate::TsdbError;
 use crate::block::Block;
 use crate::compact::{TMP_SUFFIX, compaction_ranges, merge_blocks, plan, write_head_block};
 use crate::head::{Head, HeadOptions};
+use crate::metrics::DbStats;
 use ember_model::{Labels, Matcher, Timestamp};
 use ember_storage::{
     AppendError, Appendable, Appender, Metadata, Querier, Queryable, Series, SeriesRef,
@@ -16,7 +17,6 @@ use ember_storage::{
 };
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
@@ -45,19 +45,6 @@ impl Default for DbOptions {
     }
 }
 
-/// Counters for the `prometheus_tsdb_*` metrics.
-#[derive(Default, Debug)]
-pub struct DbStats {
-    /// Head compactions into blocks.
-    pub compactions: AtomicU64,
-    /// Failed compactions.
-    pub compactions_failed: AtomicU64,
-    /// Times blocks were deleted for time retention.
-    pub time_retentions: AtomicU64,
-    /// Times blocks were deleted for size retention.
-    pub size_retentions: AtomicU64,
-}
-
 struct DbInner {
     dir: PathBuf,
     options: DbOptions,
@@ -77,7 +64,12 @@ pub struct Db(Arc<DbInner>);
 impl Db {
     /// Opens (or creates) the database in `dir`: removes leftovers of interrupted block
     /// writes, opens blocks, replays the WAL, and starts the background compactor.
-    pub fn open(dir: &Path, options: DbOptions) -> Result<(Db, crate::ReplayStats), TsdbError> {
+    /// Its metrics are registered on `registry`.
+    pub fn open(
+        dir: &Path,
+        options: DbOptions,
+        registry: &ember_selfmetrics::Registry,
+    ) -> Result<(Db, crate::ReplayStats), TsdbError> {
         let io = |e: std::io::Error| TsdbError::Io {
             path: dir.to_path_buf(),
             source: e,
@@ -137,7 +129,7 @@ impl Db {
             options,
             head,
             blocks: RwLock::new(blocks),
-            stats: DbStats::default(),
+            stats: DbStats::register(registry),
             maintenance: Mutex::new(()),
             compact_signal,
         }));
@@ -146,8 +138,14 @@ impl Db {
             .name("tsdb-compactor".into())
             .spawn(move || compactor(weak, wake))
             .map_err(io)?;
+        crate::metrics::register_gauges(registry, &db);
         let _ = db.0.compact_signal.try_send(());
         Ok((db, replay))
+    }
+
+    /// A handle that does not keep the database open (for metric callbacks).
+    pub(crate) fn downgrade(&self) -> WeakDb {
+        WeakDb(Arc::downgrade(&self.0))
     }
 
     /// The head.
@@ -179,6 +177,13 @@ impl Db {
             let mint = min.div_euclid(range) * range;
             let maxt = mint + range;
             let series = inner.head.chunks_in_range(mint, maxt);
+            for c in series.iter().flat_map(|(_, chunks)| chunks) {
+                inner.stats.chunk_size_bytes.observe(c.bytes.len() as f64);
+                inner
+                    .stats
+                    .chunk_samples
+                    .observe(f64::from(u16::from_be_bytes([c.bytes[0], c.bytes[1]])));
+            }
             if !series.is_empty() {
                 match write_head_block(&inner.dir, mint, maxt, &series) {
                     Ok(meta) => {
@@ -188,13 +193,10 @@ impl Db {
                         let mut blocks = inner.blocks.write().expect("blocks lock");
                         blocks.push(Arc::new(block));
                         blocks.sort_by_key(|b| b.meta().min_time);
-                        inner.stats.compactions.fetch_add(1, Ordering::Relaxed);
+                        inner.stats.compactions.inc();
                     }
                     Err(e) => {
-                        inner
-                            .stats
-                            .compactions_failed
-                            .fetch_add(1, Ordering::Relaxed);
+                        inner.stats.compactions_failed.inc();
                         return Err(e);
                     }
                 }
@@ -203,6 +205,8 @@ impl Db {
                 path: inner.dir.join("wal"),
                 source: e,
             })?;
+            inner.stats.head_truncations.inc();
+            inner.stats.checkpoint_creations.inc();
         }
         self.compact_blocks()?;
         self.apply_retention()
@@ -220,10 +224,7 @@ impl Db {
             let meta = match merge_blocks(&inner.dir, &group) {
                 Ok(meta) => meta,
                 Err(e) => {
-                    inner
-                        .stats
-                        .compactions_failed
-                        .fetch_add(1, Ordering::Relaxed);
+                    inner.stats.compactions_failed.inc();
                     return Err(e);
                 }
             };
@@ -235,7 +236,7 @@ impl Db {
                 blocks.push(merged);
                 blocks.sort_by_key(|b| b.meta().min_time);
             }
-            inner.stats.compactions.fetch_add(1, Ordering::Relaxed);
+            inner.stats.compactions.inc();
             for parent in &group {
                 delete_block_dir(parent.dir())?;
             }
@@ -266,7 +267,7 @@ impl Db {
                         .cloned(),
                 );
                 if doomed.len() > before {
-                    inner.stats.time_retentions.fetch_add(1, Ordering::Relaxed);
+                    inner.stats.time_retentions.inc();
                 }
             }
         }
@@ -283,7 +284,7 @@ impl Db {
                 }
             }
             if size_doomed {
-                inner.stats.size_retentions.fetch_add(1, Ordering::Relaxed);
+                inner.stats.size_retentions.inc();
             }
         }
         if doomed.is_empty() {
@@ -378,6 +379,15 @@ impl Db {
     /// Fsyncs the WAL (graceful shutdown).
     pub fn close(&self) -> std::io::Result<()> {
         self.0.head.close()
+    }
+}
+
+/// A weak reference to a [`Db`].
+pub(crate) struct WeakDb(std::sync::Weak<DbInner>);
+
+impl WeakDb {
+    pub(crate) fn upgrade(&self) -> Option<Db> {
+        self.0.upgrade().map(Db)
     }
 }
 

@@ -23,12 +23,14 @@ mod db;
 mod head;
 pub mod index;
 mod meta;
+mod metrics;
 pub mod tombstones;
 
 pub use block::Block;
-pub use db::{Db, DbOptions, DbStats};
+pub use db::{Db, DbOptions};
 pub use head::{Head, HeadAppender, HeadOptions, ReplayStats};
 pub use meta::{BlockCompaction, BlockDesc, BlockMeta, BlockStats};
+pub use metrics::DbStats;
 
 /// A storage failure, naming the file or directory involved.
 #[derive(Debug, thiserror::Error)]

@@ -36,7 +36,9 @@ fn fill(db: &Db, start: i64, hours: i64) {
 }
 
 fn open(dir: &Path, options: DbOptions) -> Db {
-    Db::open(dir, options).unwrap().0
+    Db::open(dir, options, &ember_selfmetrics::Registry::new())
+        .unwrap()
+        .0
 }
 
 #[test]
@@ -131,12 +133,7 @@ fn time_retention_deletes_old_blocks() {
             .all(|b| newest - b.meta().max_time <= 4 * HOUR),
         "only blocks within retention remain"
     );
-    assert!(
-        db.stats()
-            .time_retentions
-            .load(std::sync::atomic::Ordering::Relaxed)
-            > 0
-    );
+    assert!(db.stats().time_retentions.get() > 0.0);
     // Queries for the removed range return nothing and no error.
     let q = db.querier(0, HOUR).unwrap();
     assert!(
@@ -186,12 +183,7 @@ fn size_retention_keeps_the_directory_under_the_limit() {
         "only the oldest block goes"
     );
     assert_eq!(db.blocks()[0].meta().ulid, blocks[1].meta().ulid);
-    assert!(
-        db.stats()
-            .size_retentions
-            .load(std::sync::atomic::Ordering::Relaxed)
-            > 0
-    );
+    assert!(db.stats().size_retentions.get() > 0.0);
 }
 
 #[test]

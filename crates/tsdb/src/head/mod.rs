@@ -96,6 +96,7 @@ pub(crate) struct HeadInner {
     /// Held for writing while a commit applies, for reading while a query snapshots.
     commit_lock: RwLock<()>,
     samples_appended: AtomicU64,
+    out_of_order_samples: AtomicU64,
     /// See [`HeadOptions::min_valid_time`]; raised when the head is truncated.
     min_valid_time: AtomicI64,
     wal: Option<Mutex<WalWriter>>,
@@ -268,6 +269,7 @@ impl Head {
             max_time: AtomicI64::new(i64::MIN),
             commit_lock: RwLock::new(()),
             samples_appended: AtomicU64::new(0),
+            out_of_order_samples: AtomicU64::new(0),
             wal: wal.map(|wal| {
                 Mutex::new(WalWriter {
                     wal,
@@ -395,6 +397,11 @@ impl Head {
     /// Number of series in the head.
     pub fn num_series(&self) -> u64 {
         self.0.num_series.load(Ordering::Relaxed)
+    }
+
+    /// Samples refused as out of order since start.
+    pub fn out_of_order_samples(&self) -> u64 {
+        self.0.out_of_order_samples.load(Ordering::Relaxed)
     }
 
     /// Samples appended since start.
@@ -672,6 +679,9 @@ impl Appender for HeadAppender {
         };
         if let Some((last_t, last_v)) = last {
             if t < last_t {
+                self.head
+                    .out_of_order_samples
+                    .fetch_add(1, Ordering::Relaxed);
                 return Err(AppendError::OutOfOrder);
             }
             if t == last_t {
