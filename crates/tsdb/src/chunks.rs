@@ -231,7 +231,7 @@ fn list_segment_files(dir: &Path) -> Result<Vec<(u32, PathBuf)>, ChunksError> {
 }
 
 /// The name of segment `sequence`: six digits, zero-padded.
-fn segment_path(dir: &Path, sequence: u32) -> PathBuf {
+pub(crate) fn segment_path(dir: &Path, sequence: u32) -> PathBuf {
     dir.join(format!("{sequence:06}"))
 }
 

@@ -62,6 +62,25 @@ fn head_is_cut_into_blocks_and_every_sample_stays_queryable() {
     assert_eq!(meta.stats.num_samples, 20 * 480);
     let (head_min, _) = db.head().time_range().unwrap();
     assert!(head_min >= start + 2 * HOUR, "head truncated");
+    let wal_entries: Vec<String> = std::fs::read_dir(dir.path().join("wal"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        wal_entries.iter().any(|n| n.starts_with("checkpoint.")),
+        "WAL checkpointed: {wal_entries:?}"
+    );
+    assert!(
+        !wal_entries.contains(&"00000000".to_string()),
+        "old segments deleted: {wal_entries:?}"
+    );
+    let head_chunk_files = std::fs::read_dir(dir.path().join("chunks_head"))
+        .unwrap()
+        .count();
+    assert!(
+        head_chunk_files >= 1,
+        "full head chunks live in chunks_head/"
+    );
     let series = all(&db);
     assert_eq!(series.len(), 20);
     assert!(

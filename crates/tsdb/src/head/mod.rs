@@ -7,13 +7,15 @@
 //!   chunks under the same lock, so it never sees half a commit.
 //! - [`Head::replay`] rebuilds the head from a WAL at start-up.
 
+mod disk;
 mod postings;
 mod series;
 
 pub(crate) use series::ClosedChunk;
 
+use crate::head::disk::ChunkDiskMapper;
 use crate::head::postings::MemPostings;
-use crate::head::series::{MemSeries, decode_into};
+use crate::head::series::{ChunkSink, MemSeries, decode_into};
 use ember_model::{Labels, Matcher, Timestamp};
 use ember_storage::{
     AppendError, Appendable, Appender, Metadata, Querier, Queryable, Series, SeriesRef,
@@ -101,6 +103,8 @@ pub(crate) struct HeadInner {
     min_valid_time: AtomicI64,
     wal: Option<Mutex<WalWriter>>,
     wal_dir: Option<PathBuf>,
+    /// Where full chunks go (`chunks_head/` beside the WAL); `None` keeps them in memory.
+    disk: Option<ChunkDiskMapper>,
     wal_options: ember_wal::WalOptions,
 }
 
@@ -152,6 +156,15 @@ impl HeadInner {
         s
     }
 
+    /// Where the closed chunks of series `series_ref` go.
+    fn sink(&self, series_ref: u64) -> ChunkSink<'_> {
+        ChunkSink {
+            disk: self.disk.as_ref(),
+            series_ref,
+            chunk_range: self.options.chunk_range_ms,
+        }
+    }
+
     /// Appends one sample to a series, dropping it when not newer than the series' last
     /// or older than the head's valid range.
     fn apply_one(&self, series: &MemSeries, t: Timestamp, v: f64) -> bool {
@@ -162,7 +175,7 @@ impl HeadInner {
         if data.last.is_some_and(|(last, _)| last >= t) {
             return false;
         }
-        data.append(t, v, self.options.chunk_range_ms);
+        data.append(t, v, &self.sink(series.series_ref));
         self.min_time.fetch_min(t, Ordering::Relaxed);
         self.max_time.fetch_max(t, Ordering::Relaxed);
         true
@@ -220,7 +233,11 @@ impl HeadInner {
         refs.into_iter()
             .filter_map(|r| self.get(r))
             .filter_map(|s| {
-                let chunks = s.data.lock().expect("series lock").snapshot(mint, maxt);
+                let chunks =
+                    s.data
+                        .lock()
+                        .expect("series lock")
+                        .snapshot(mint, maxt, self.disk.as_ref());
                 (!chunks.is_empty()).then(|| (s.labels.clone(), chunks))
             })
             .collect()
@@ -249,17 +266,15 @@ pub struct Head(Arc<HeadInner>);
 impl Head {
     /// An empty head without a WAL (tests, tools).
     pub fn new(options: HeadOptions) -> Self {
-        Head::with_wal(options, None)
+        Head::empty(options, None)
     }
 
-    fn with_wal(options: HeadOptions, wal: Option<Wal>) -> Self {
+    /// An empty head whose closed chunks go to `disk` (or stay in memory).
+    fn empty(options: HeadOptions, disk: Option<ChunkDiskMapper>) -> Self {
         Head(Arc::new(HeadInner {
             min_valid_time: AtomicI64::new(options.min_valid_time),
-            wal_dir: wal.as_ref().map(|w| w.dir().to_path_buf()),
-            wal_options: wal
-                .as_ref()
-                .map(|w| w.options().clone())
-                .unwrap_or_default(),
+            wal_dir: None,
+            wal_options: Default::default(),
             options,
             series: SeriesStripes::new(),
             postings: RwLock::default(),
@@ -270,14 +285,8 @@ impl Head {
             commit_lock: RwLock::new(()),
             samples_appended: AtomicU64::new(0),
             out_of_order_samples: AtomicU64::new(0),
-            wal: wal.map(|wal| {
-                Mutex::new(WalWriter {
-                    wal,
-                    series_buf: Vec::new(),
-                    samples_buf: Vec::new(),
-                    samples: Vec::new(),
-                })
-            }),
+            wal: None,
+            disk,
         }))
     }
 
@@ -289,7 +298,10 @@ impl Head {
         wal_options: ember_wal::WalOptions,
     ) -> std::io::Result<(Head, ReplayStats)> {
         let mut wal = Wal::open(wal_dir, wal_options)?;
-        let head = Head::new(options);
+        // Full chunks live in `chunks_head/` beside the WAL; replay rebuilds them.
+        let chunks_dir = wal_dir.parent().unwrap_or(wal_dir).join("chunks_head");
+        let disk = ChunkDiskMapper::create(&chunks_dir).map_err(std::io::Error::other)?;
+        let head = Head::empty(options, Some(disk));
         let mut stats = ReplayStats {
             segments: wal.segments()?,
             ..Default::default()
@@ -367,7 +379,7 @@ impl Head {
                             series.data.lock().expect("series lock").delete_range(
                                 t.min_time,
                                 t.max_time,
-                                head.0.options.chunk_range_ms,
+                                &head.0.sink(series.series_ref),
                             );
                         }
                     }
@@ -384,6 +396,8 @@ impl Head {
         let inner = Arc::try_unwrap(head.0)
             .unwrap_or_else(|_| unreachable!("replayed head is not shared yet"));
         Head(Arc::new(HeadInner {
+            wal_dir: Some(wal.dir().to_path_buf()),
+            wal_options: wal.options().clone(),
             wal: Some(Mutex::new(WalWriter {
                 wal,
                 series_buf: Vec::new(),
@@ -514,6 +528,9 @@ impl Head {
                 inner.max_time.store(i64::MIN, Ordering::Relaxed);
             }
         }
+        if let Some(disk) = &inner.disk {
+            disk.truncate_before(mint).map_err(std::io::Error::other)?;
+        }
         self.truncate_wal(mint)
     }
 
@@ -582,11 +599,10 @@ impl Head {
         }
         let _apply = inner.commit_lock.write().expect("commit lock");
         for s in &affected {
-            s.data.lock().expect("series lock").delete_range(
-                mint,
-                maxt,
-                inner.options.chunk_range_ms,
-            );
+            s.data
+                .lock()
+                .expect("series lock")
+                .delete_range(mint, maxt, &inner.sink(s.series_ref));
         }
         drop(wal);
         Ok(affected.len())

@@ -1,6 +1,8 @@
 //! One head series: its labels and its chunks (closed ones plus the open head chunk).
 
 use crate::chunkenc::{XorChunk, XorIterator};
+use crate::chunks::MappedChunkRef;
+use crate::head::disk::ChunkDiskMapper;
 use ember_model::{Labels, Timestamp};
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
@@ -16,6 +18,30 @@ pub(crate) struct ClosedChunk {
     pub(crate) bytes: Arc<[u8]>,
 }
 
+/// Where a closed chunk's bytes are.
+#[derive(Clone)]
+enum ChunkPlace {
+    /// On the heap (heads without a data directory).
+    Memory(Arc<[u8]>),
+    /// In `chunks_head/`, memory-mapped.
+    Disk(MappedChunkRef),
+}
+
+/// A closed chunk as a series keeps it: a few words when it lives on disk.
+#[derive(Clone)]
+pub(crate) struct StoredChunk {
+    mint: Timestamp,
+    maxt: Timestamp,
+    place: ChunkPlace,
+}
+
+/// Where a series' closed chunks go and how its chunks are cut.
+pub(crate) struct ChunkSink<'a> {
+    pub(crate) disk: Option<&'a ChunkDiskMapper>,
+    pub(crate) series_ref: u64,
+    pub(crate) chunk_range: i64,
+}
+
 /// The chunk being appended to.
 pub(crate) struct OpenChunk {
     chunk: XorChunk,
@@ -27,7 +53,7 @@ pub(crate) struct OpenChunk {
 }
 
 pub(crate) struct SeriesData {
-    pub(crate) closed: Vec<ClosedChunk>,
+    closed: Vec<StoredChunk>,
     pub(crate) open: Option<OpenChunk>,
     /// The newest sample, for out-of-order and duplicate checks.
     pub(crate) last: Option<(Timestamp, f64)>,
@@ -75,21 +101,20 @@ fn even_chunk_end(start: Timestamp, cur: Timestamp, max: Timestamp) -> Timestamp
 }
 
 impl SeriesData {
-    /// Appends a sample already checked to be newer than `last`. Returns the chunk that was
-    /// closed to make room, if any.
-    pub(crate) fn append(&mut self, t: Timestamp, v: f64, chunk_range: i64) -> Option<ClosedChunk> {
-        let mut closed = None;
+    /// Appends a sample already checked to be newer than `last`, closing the open chunk
+    /// into `sink` when it is full or reaches its range boundary.
+    pub(crate) fn append(&mut self, t: Timestamp, v: f64, sink: &ChunkSink<'_>) {
         let cut = match &self.open {
             None => true,
             Some(open) => t >= open.next_at || open.chunk.num_samples() >= SAMPLES_PER_CHUNK * 2,
         };
         if cut {
-            closed = self.close_open();
+            self.close_open(sink);
             self.open = Some(OpenChunk {
                 chunk: XorChunk::new(),
                 mint: t,
                 maxt: t,
-                next_at: range_end(t, chunk_range),
+                next_at: range_end(t, sink.chunk_range),
             });
         }
         let open = self.open.as_mut().expect("open chunk exists after cut");
@@ -99,29 +124,61 @@ impl SeriesData {
             open.next_at = even_chunk_end(open.mint, open.maxt, open.next_at);
         }
         self.last = Some((t, v));
-        if let Some(c) = &closed {
-            self.closed.push(c.clone());
-        }
-        closed
     }
 
-    fn close_open(&mut self) -> Option<ClosedChunk> {
-        let open = self.open.take()?;
-        Some(ClosedChunk {
+    fn close_open(&mut self, sink: &ChunkSink<'_>) {
+        let Some(open) = self.open.take() else { return };
+        let place = match sink
+            .disk
+            .map(|d| d.write(sink.series_ref, open.mint, open.maxt, open.chunk.bytes()))
+        {
+            Some(Ok(r)) => ChunkPlace::Disk(r),
+            Some(Err(e)) => {
+                tracing::warn!(err = %e, "writing a head chunk to disk failed; keeping it in memory");
+                ChunkPlace::Memory(Arc::from(open.chunk.bytes()))
+            }
+            None => ChunkPlace::Memory(Arc::from(open.chunk.bytes())),
+        };
+        self.closed.push(StoredChunk {
             mint: open.mint,
             maxt: open.maxt,
-            bytes: Arc::from(open.chunk.bytes()),
-        })
+            place,
+        });
     }
 
-    /// Chunks overlapping `[mint, maxt]`, the open one copied, for a query snapshot.
-    pub(crate) fn snapshot(&self, mint: Timestamp, maxt: Timestamp) -> Vec<ClosedChunk> {
-        let mut out: Vec<ClosedChunk> = self
+    /// Chunks overlapping `[mint, maxt]` with their bytes (read from disk, the open one
+    /// copied), for a query snapshot.
+    pub(crate) fn snapshot(
+        &self,
+        mint: Timestamp,
+        maxt: Timestamp,
+        disk: Option<&ChunkDiskMapper>,
+    ) -> Vec<ClosedChunk> {
+        let mut out: Vec<ClosedChunk> = Vec::new();
+        for c in self
             .closed
             .iter()
             .filter(|c| c.maxt >= mint && c.mint <= maxt)
-            .cloned()
-            .collect();
+        {
+            let bytes = match (&c.place, disk) {
+                (ChunkPlace::Memory(b), _) => b.clone(),
+                (ChunkPlace::Disk(r), Some(d)) => match d.read(*r) {
+                    Ok(b) => Arc::from(b),
+                    Err(e) => {
+                        tracing::error!(err = %e, "reading a head chunk from disk failed");
+                        continue;
+                    }
+                },
+                (ChunkPlace::Disk(_), None) => {
+                    unreachable!("disk chunks exist only in heads with a disk mapper")
+                }
+            };
+            out.push(ClosedChunk {
+                mint: c.mint,
+                maxt: c.maxt,
+                bytes,
+            });
+        }
         if let Some(open) = self
             .open
             .as_ref()
@@ -137,8 +194,8 @@ impl SeriesData {
     }
 
     /// Removes the samples in `[mint, maxt]`, re-encoding the chunks that held them.
-    pub(crate) fn delete_range(&mut self, mint: Timestamp, maxt: Timestamp, chunk_range: i64) {
-        let chunks = self.snapshot(i64::MIN, i64::MAX);
+    pub(crate) fn delete_range(&mut self, mint: Timestamp, maxt: Timestamp, sink: &ChunkSink<'_>) {
+        let chunks = self.snapshot(i64::MIN, i64::MAX, sink.disk);
         let mut samples = Vec::new();
         decode_into(&chunks, i64::MIN, i64::MAX, &mut samples);
         let before = samples.len();
@@ -150,7 +207,7 @@ impl SeriesData {
         self.open = None;
         self.last = None;
         for (t, v) in samples {
-            self.append(t, v, chunk_range);
+            self.append(t, v, sink);
         }
     }
 
@@ -216,11 +273,16 @@ mod tests {
             last: None,
         };
         let range = 2 * 3600 * 1000;
+        let sink = ChunkSink {
+            disk: None,
+            series_ref: 1,
+            chunk_range: range,
+        };
         // 15s samples over 4h: chunks never straddle a 2h boundary, ~120 samples each.
         for i in 0..(4 * 240) {
-            d.append(i * 15_000, i as f64, range);
+            d.append(i * 15_000, i as f64, &sink);
         }
-        let mut all = d.snapshot(i64::MIN, i64::MAX);
+        let mut all = d.snapshot(i64::MIN, i64::MAX, None);
         assert!(
             all.iter().all(|c| c.mint / range == c.maxt / range),
             "no chunk spans a window"
