@@ -2,7 +2,7 @@
 //! PromQL queries against both HTTP APIs: results must agree (relative tolerance 1e-6).
 //! A seed of the differential suite; it grows with the engine.
 
-use ember_testkit::{Peer, free_port, http_get, http_post, require_binary};
+use ember_testkit::{Peer, Prometheus, free_port, http_get, remote_write};
 use serde_json::Value;
 use std::time::Duration;
 
@@ -156,30 +156,14 @@ fn ember_answers_like_prometheus() {
     let ember_base = format!("http://127.0.0.1:{ember_port}");
     ember.wait_ready(&format!("{ember_base}/-/ready"), Duration::from_secs(20));
 
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("p.yml"), "global: {scrape_interval: 1h}\n").unwrap();
-    let prom_port = free_port();
-    let args = vec![
-        format!("--config.file={}", dir.path().join("p.yml").display()),
-        format!("--storage.tsdb.path={}", dir.path().join("data").display()),
-        format!("--web.listen-address=127.0.0.1:{prom_port}"),
-        "--web.enable-remote-write-receiver".to_string(),
-    ];
-    let mut prometheus = Peer::start("prometheus", require_binary("prometheus"), &args, dir);
-    let prom_base = format!("http://127.0.0.1:{prom_port}");
-    prometheus.wait_ready(&format!("{prom_base}/-/ready"), Duration::from_secs(30));
+    let prometheus = Prometheus::start(
+        "global: {scrape_interval: 1h}\n",
+        &["--web.enable-remote-write-receiver"],
+    );
+    let prom_base = prometheus.base.clone();
 
     for base in [&ember_base, &prom_base] {
-        let (status, text) = http_post(
-            &format!("{base}/api/v1/write"),
-            &[
-                ("Content-Encoding", "snappy"),
-                ("Content-Type", "application/x-protobuf"),
-            ],
-            &body,
-        )
-        .unwrap();
-        assert_eq!(status, 204, "{base}: {text}");
+        remote_write(base, &body);
     }
 
     let queries = [

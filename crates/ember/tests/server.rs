@@ -1,7 +1,7 @@
 //! `ember server` as a user runs it: the real binary on loopback, talking to a real
 //! Prometheus 2.42 where a peer is involved.
 
-use ember_testkit::{Peer, eventually, free_port, http_get, http_post, require_binary};
+use ember_testkit::{Peer, Prometheus, eventually, free_port, http_get, http_post, require_binary};
 use std::path::Path;
 use std::time::Duration;
 
@@ -107,21 +107,13 @@ fn prometheus_remote_write_is_stored() {
         Some("scrape_configs: []\n"),
         &["--web.enable-remote-write-receiver"],
     );
-    let dir = tempfile::tempdir().unwrap();
     let port = free_port();
     let yaml = format!(
         "global: {{scrape_interval: 1s}}\nscrape_configs:\n  - job_name: prometheus\n    static_configs: [{{targets: ['127.0.0.1:{port}']}}]\nremote_write:\n  - url: {}/api/v1/write\n    queue_config: {{batch_send_deadline: 1s}}\n",
         ember.base
     );
-    std::fs::write(dir.path().join("p.yml"), yaml).unwrap();
-    let args = vec![
-        format!("--config.file={}", dir.path().join("p.yml").display()),
-        format!("--storage.tsdb.path={}", dir.path().join("data").display()),
-        format!("--web.listen-address=127.0.0.1:{port}"),
-    ];
-    let mut prometheus = Peer::start("prometheus", require_binary("prometheus"), &args, dir);
-    let prom = format!("http://127.0.0.1:{port}");
-    prometheus.wait_ready(&format!("{prom}/-/ready"), Duration::from_secs(30));
+    let mut prometheus = Prometheus::start_on(port, &yaml, &[]);
+    let prom = prometheus.base.clone();
 
     let sent = eventually(
         "Prometheus to send samples",
@@ -167,7 +159,7 @@ fn prometheus_remote_write_is_stored() {
         up_line.contains(" 1 "),
         "up is 1 in what Prometheus sent: {up_line}"
     );
-    prometheus.terminate(Duration::from_secs(10));
+    prometheus.peer.terminate(Duration::from_secs(10));
 }
 
 #[test]

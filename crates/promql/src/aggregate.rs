@@ -20,7 +20,9 @@ pub(crate) fn eval_aggregate(
         (None, _) => Param::None,
     };
     match (&param, agg.op) {
-        (Param::Scalar(k), AggregateOp::Topk | AggregateOp::Bottomk) if k.iter().any(|k| k.is_nan()) => {
+        (Param::Scalar(k), AggregateOp::Topk | AggregateOp::Bottomk)
+            if k.iter().any(|k| k.is_nan()) =>
+        {
             return Err(QueryError::execution("Parameter value is NaN"));
         }
         (Param::Scalar(q), AggregateOp::Quantile) => crate::functions::warn_quantile_range(ev, q),
@@ -30,16 +32,20 @@ pub(crate) fn eval_aggregate(
     let groups = group_series(&input, &agg.grouping);
     let out = match (agg.op, param) {
         (AggregateOp::Topk | AggregateOp::Bottomk, Param::Scalar(k)) => {
-            select_k(input, &groups, &k, agg.op == AggregateOp::Topk, grid.len)?
+            select_k(input, &groups, &k, agg.op == AggregateOp::Topk, grid.len)
         }
         (AggregateOp::CountValues, Param::Label(label)) => {
             count_values(&input, &groups, &label, grid.len)?
         }
-        (AggregateOp::Quantile, Param::Scalar(q)) => reduce(&input, &groups, grid.len, |i, vals| {
-            Some(math::quantile(q[i], vals))
-        }),
+        (AggregateOp::Quantile, Param::Scalar(q)) => {
+            reduce(&input, &groups, grid.len, |i, vals| {
+                Some(math::quantile(q[i], vals))
+            })
+        }
         (AggregateOp::Limitk | AggregateOp::LimitRatio, _) => {
-            return Err(QueryError::bad_data("limitk and limit_ratio are not supported yet"));
+            return Err(QueryError::bad_data(
+                "limitk and limit_ratio are not supported yet",
+            ));
         }
         (op, _) => reduce(&input, &groups, grid.len, |_, vals| simple(op, vals)),
     };
@@ -161,7 +167,7 @@ fn select_k(
     k: &[f64],
     top: bool,
     steps: usize,
-) -> Result<Vec<StepSeries>, QueryError> {
+) -> Vec<StepSeries> {
     let mut keep = vec![vec![false; steps]; input.len()];
     let mut rank_order: Vec<usize> = Vec::with_capacity(input.len());
     let mut cand: Vec<(usize, f64)> = Vec::new();
@@ -169,7 +175,11 @@ fn select_k(
         for i in 0..steps {
             let kk = k[i];
             cand.clear();
-            cand.extend(members.iter().filter_map(|&m| input[m].values[i].map(|v| (m, v))));
+            cand.extend(
+                members
+                    .iter()
+                    .filter_map(|&m| input[m].values[i].map(|v| (m, v))),
+            );
             cand.sort_by(|a, b| match (a.1.is_nan(), b.1.is_nan()) {
                 (true, true) => std::cmp::Ordering::Equal,
                 (true, false) => std::cmp::Ordering::Greater,
@@ -177,7 +187,11 @@ fn select_k(
                 _ if top => b.1.total_cmp(&a.1),
                 _ => a.1.total_cmp(&b.1),
             });
-            let n = if kk < 1.0 { 0 } else { (kk.min(cand.len() as f64)) as usize };
+            let n = if kk < 1.0 {
+                0
+            } else {
+                (kk.min(cand.len() as f64)) as usize
+            };
             for &(m, _) in &cand[..n] {
                 keep[m][i] = true;
                 if steps == 1 {
@@ -187,10 +201,16 @@ fn select_k(
         }
     }
     let mut input: Vec<Option<StepSeries>> = input.into_iter().map(Some).collect();
-    let order: Vec<usize> = if steps == 1 { rank_order } else { (0..input.len()).collect() };
+    let order: Vec<usize> = if steps == 1 {
+        rank_order
+    } else {
+        (0..input.len()).collect()
+    };
     let mut out = Vec::with_capacity(order.len());
     for m in order {
-        let Some(mut s) = input[m].take() else { continue };
+        let Some(mut s) = input[m].take() else {
+            continue;
+        };
         for (v, &kept) in s.values.iter_mut().zip(&keep[m]) {
             if !kept {
                 *v = None;
@@ -200,7 +220,7 @@ fn select_k(
             out.push(s);
         }
     }
-    Ok(out)
+    out
 }
 
 /// Go's `strconv.FormatFloat(v, 'f', -1, 64)`.
@@ -223,14 +243,18 @@ fn count_values(
     steps: usize,
 ) -> Result<Vec<StepSeries>, QueryError> {
     if !is_valid_label_name(label) {
-        return Err(QueryError::execution(format!("invalid label name {label:?}")));
+        return Err(QueryError::execution(format!(
+            "invalid label name {label:?}"
+        )));
     }
     let mut index: HashMap<Labels, usize> = HashMap::new();
     let mut out: Vec<StepSeries> = Vec::new();
     for (g, members) in groups.members.iter().enumerate() {
         for &m in members {
             for i in 0..steps {
-                let Some(v) = input[m].values[i] else { continue };
+                let Some(v) = input[m].values[i] else {
+                    continue;
+                };
                 let mut b = groups.keys[g].to_builder();
                 b.set(label, format_float(v));
                 let key = b.build();

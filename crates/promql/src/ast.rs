@@ -62,7 +62,8 @@ impl Expr {
             Expr::Matrix(_) | Expr::Subquery(_) => ValueType::Matrix,
             Expr::Call(c) => c.return_type,
             Expr::Binary(b) => {
-                if b.lhs.value_type() == ValueType::Scalar && b.rhs.value_type() == ValueType::Scalar
+                if b.lhs.value_type() == ValueType::Scalar
+                    && b.rhs.value_type() == ValueType::Scalar
                 {
                     ValueType::Scalar
                 } else {
@@ -70,6 +71,53 @@ impl Expr {
                 }
             }
             Expr::Negate(e) | Expr::Paren(e) => e.value_type(),
+        }
+    }
+}
+
+impl Expr {
+    /// Visits this expression and every sub-expression, parents first.
+    pub fn walk(&self, f: &mut impl FnMut(&Expr)) {
+        f(self);
+        match self {
+            Expr::Number(_) | Expr::String(_) | Expr::Vector(_) | Expr::Matrix(_) => {}
+            Expr::Subquery(sq) => sq.expr.walk(f),
+            Expr::Call(c) => c.args.iter().for_each(|a| a.walk(f)),
+            Expr::Aggregate(a) => {
+                if let Some(p) = &a.param {
+                    p.walk(f);
+                }
+                a.expr.walk(f);
+            }
+            Expr::Binary(b) => {
+                b.lhs.walk(f);
+                b.rhs.walk(f);
+            }
+            Expr::Negate(e) | Expr::Paren(e) => e.walk(f),
+        }
+    }
+
+    /// Visits this expression and its sub-expressions mutably, parents first; `f` returns
+    /// whether to descend into the children of the expression it was given.
+    pub fn walk_mut(&mut self, f: &mut impl FnMut(&mut Expr) -> bool) {
+        if !f(self) {
+            return;
+        }
+        match self {
+            Expr::Number(_) | Expr::String(_) | Expr::Vector(_) | Expr::Matrix(_) => {}
+            Expr::Subquery(sq) => sq.expr.walk_mut(f),
+            Expr::Call(c) => c.args.iter_mut().for_each(|a| a.walk_mut(f)),
+            Expr::Aggregate(a) => {
+                if let Some(p) = &mut a.param {
+                    p.walk_mut(f);
+                }
+                a.expr.walk_mut(f);
+            }
+            Expr::Binary(b) => {
+                b.lhs.walk_mut(f);
+                b.rhs.walk_mut(f);
+            }
+            Expr::Negate(e) | Expr::Paren(e) => e.walk_mut(f),
         }
     }
 }

@@ -23,7 +23,11 @@ pub(crate) fn eval_binary(
                 .zip(&r)
                 .map(|(&a, &b)| {
                     let (v, keep) = apply(bin.op, a, b);
-                    if bin.op.is_comparison() { f64::from(u8::from(keep)) } else { v }
+                    if bin.op.is_comparison() {
+                        f64::from(u8::from(keep))
+                    } else {
+                        v
+                    }
                 })
                 .collect(),
         )),
@@ -68,7 +72,12 @@ fn drops_name(bin: &Binary) -> bool {
     !bin.op.is_comparison() || bin.return_bool
 }
 
-fn vector_scalar(bin: &Binary, mut v: Vec<StepSeries>, s: &[f64], scalar_left: bool) -> Vec<StepSeries> {
+fn vector_scalar(
+    bin: &Binary,
+    mut v: Vec<StepSeries>,
+    s: &[f64],
+    scalar_left: bool,
+) -> Vec<StepSeries> {
     let drop = drops_name(bin);
     for series in &mut v {
         for (i, slot) in series.values.iter_mut().enumerate() {
@@ -124,7 +133,12 @@ fn signatures(
     (l, r, sigs)
 }
 
-fn and_unless(bin: &Binary, mut lhs: Vec<StepSeries>, rhs: &[StepSeries], steps: usize) -> Vec<StepSeries> {
+fn and_unless(
+    bin: &Binary,
+    mut lhs: Vec<StepSeries>,
+    rhs: &[StepSeries],
+    steps: usize,
+) -> Vec<StepSeries> {
     let (lsig, rsig, sigs) = signatures(&lhs, rhs, &bin.matching);
     let mut present = vec![false; sigs.len()];
     let keep_matched = bin.op == BinaryOp::And;
@@ -145,7 +159,12 @@ fn and_unless(bin: &Binary, mut lhs: Vec<StepSeries>, rhs: &[StepSeries], steps:
     lhs
 }
 
-fn or(bin: &Binary, mut lhs: Vec<StepSeries>, mut rhs: Vec<StepSeries>, steps: usize) -> Vec<StepSeries> {
+fn or(
+    bin: &Binary,
+    mut lhs: Vec<StepSeries>,
+    mut rhs: Vec<StepSeries>,
+    steps: usize,
+) -> Vec<StepSeries> {
     let (lsig, rsig, sigs) = signatures(&lhs, &rhs, &bin.matching);
     let mut present = vec![false; sigs.len()];
     for i in 0..steps {
@@ -206,7 +225,12 @@ fn vector_vector(
                 continue;
             }
             if let Some(prev) = one_at[sig] {
-                return Err(duplicate_error(&sigs[sig], one_side_name, &one[prev].labels, &s.labels));
+                return Err(duplicate_error(
+                    &sigs[sig],
+                    one_side_name,
+                    &one[prev].labels,
+                    &s.labels,
+                ));
             }
             one_at[sig] = Some(j);
         }
@@ -237,15 +261,17 @@ fn vector_vector(
                 None => {
                     let labels = result_labels(bin, &s.labels, &one[o].labels, include);
                     let drop_name = s.drop_name || drop;
-                    let idx = *by_labels.entry((labels.clone(), drop_name)).or_insert_with(|| {
-                        out.push(StepSeries {
-                            labels,
-                            values: vec![None; steps],
-                            drop_name,
+                    let idx = *by_labels
+                        .entry((labels.clone(), drop_name))
+                        .or_insert_with(|| {
+                            out.push(StepSeries {
+                                labels,
+                                values: vec![None; steps],
+                                drop_name,
+                            });
+                            written_at.push(usize::MAX);
+                            out.len() - 1
                         });
-                        written_at.push(usize::MAX);
-                        out.len() - 1
-                    });
                     out_index.insert((m, o), idx);
                     idx
                 }

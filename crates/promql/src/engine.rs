@@ -54,7 +54,8 @@ impl Engine {
         query: &str,
         ts_ms: i64,
     ) -> Result<QueryValue, QueryError> {
-        self.instant_query_with_warnings(storage, query, ts_ms).map(|o| o.value)
+        self.instant_query_with_warnings(storage, query, ts_ms)
+            .map(|o| o.value)
     }
 
     /// Evaluates `query` at `ts_ms`, returning annotations beside the value.
@@ -65,13 +66,23 @@ impl Engine {
         ts_ms: i64,
     ) -> Result<QueryOutput, QueryError> {
         let expr = parse_expr(query).map_err(|e| QueryError::bad_data(e.0))?;
+        self.instant_query_expr(storage, &expr, ts_ms)
+    }
+
+    /// Evaluates an already parsed expression at `ts_ms`.
+    pub fn instant_query_expr(
+        &self,
+        storage: &dyn Queryable,
+        expr: &Expr,
+        ts_ms: i64,
+    ) -> Result<QueryOutput, QueryError> {
         let grid = Grid {
             start: ts_ms,
             step: 1,
             len: 1,
         };
-        let mut ev = self.evaluator(storage, ts_ms, ts_ms);
-        let value = match ev.eval(&expr, &grid)? {
+        let mut ev = self.evaluator(storage, ts_ms, ts_ms, 0);
+        let value = match ev.eval(expr, &grid)? {
             Value::Scalar(v) => QueryValue::Scalar { t: ts_ms, v: v[0] },
             Value::String(s) => QueryValue::String { t: ts_ms, v: s },
             Value::Vector(vs) => QueryValue::Vector(
@@ -90,7 +101,11 @@ impl Engine {
                 let mut out: Vec<SeriesPoints> = ms
                     .into_iter()
                     .map(|s| SeriesPoints {
-                        labels: if s.drop_name { without_name(&s.labels) } else { s.labels },
+                        labels: if s.drop_name {
+                            without_name(&s.labels)
+                        } else {
+                            s.labels
+                        },
                         points: s.points,
                     })
                     .collect();
@@ -126,15 +141,29 @@ impl Engine {
         end_ms: i64,
         step_ms: i64,
     ) -> Result<QueryOutput, QueryError> {
+        let expr = parse_expr(query).map_err(|e| QueryError::bad_data(e.0))?;
+        self.range_query_expr(storage, &expr, start_ms, end_ms, step_ms)
+    }
+
+    /// Evaluates an already parsed expression at `start_ms, start_ms + step_ms, …, end_ms`.
+    pub fn range_query_expr(
+        &self,
+        storage: &dyn Queryable,
+        expr: &Expr,
+        start_ms: i64,
+        end_ms: i64,
+        step_ms: i64,
+    ) -> Result<QueryOutput, QueryError> {
         if step_ms <= 0 {
             return Err(QueryError::bad_data(
                 "zero or negative query resolution step widths are not accepted. Try a positive integer",
             ));
         }
         if end_ms < start_ms {
-            return Err(QueryError::bad_data("end timestamp must not be before start time"));
+            return Err(QueryError::bad_data(
+                "end timestamp must not be before start time",
+            ));
         }
-        let expr = parse_expr(query).map_err(|e| QueryError::bad_data(e.0))?;
         let t = expr.value_type();
         if t != ValueType::Scalar && t != ValueType::Vector {
             return Err(QueryError::bad_data(format!(
@@ -147,15 +176,19 @@ impl Engine {
             step: step_ms,
             len: ((end_ms - start_ms) / step_ms) as usize + 1,
         };
-        let mut ev = self.evaluator(storage, start_ms, end_ms);
-        let series = match ev.eval(&expr, &grid)? {
+        let mut ev = self.evaluator(storage, start_ms, end_ms, step_ms);
+        let series = match ev.eval(expr, &grid)? {
             Value::Scalar(v) => vec![StepSeries {
                 labels: Default::default(),
                 values: v.into_iter().map(Some).collect(),
                 drop_name: false,
             }],
             Value::Vector(vs) => finish(vs)?,
-            _ => return Err(QueryError::internal("range query produced a non-vector value")),
+            _ => {
+                return Err(QueryError::internal(
+                    "range query produced a non-vector value",
+                ));
+            }
         };
         let mut out: Vec<SeriesPoints> = series
             .into_iter()
@@ -182,7 +215,13 @@ impl Engine {
         parse_expr(query).map_err(|e| QueryError::bad_data(e.0))
     }
 
-    fn evaluator<'a>(&self, storage: &'a dyn Queryable, start: i64, end: i64) -> Evaluator<'a> {
+    fn evaluator<'a>(
+        &self,
+        storage: &'a dyn Queryable,
+        start: i64,
+        end: i64,
+        step: i64,
+    ) -> Evaluator<'a> {
         Evaluator {
             storage,
             lookback_ms: self.opts.lookback_delta.as_millis() as i64,
@@ -191,6 +230,7 @@ impl Engine {
             subquery_step_ms: self.opts.default_subquery_step.as_millis() as i64,
             query_start: start,
             query_end: end,
+            query_step: step,
             warnings: Vec::new(),
         }
     }
@@ -219,4 +259,86 @@ fn finish(vs: Vec<StepSeries>) -> Result<Vec<StepSeries>, QueryError> {
         })
         .collect();
     merge_duplicates(renamed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::value::ErrorKind;
+    use ember_model::Labels;
+    use ember_storage::{Appendable, MemStorage};
+
+    fn storage() -> MemStorage {
+        let s = MemStorage::new();
+        let mut app = s.appender();
+        for (job, step) in [("a", 1.0), ("b", 2.0)] {
+            let l = Labels::from_pairs([("__name__", "up_total"), ("job", job)]);
+            for i in 0..10 {
+                app.append(0, &l, i * 60_000, i as f64 * step).unwrap();
+            }
+        }
+        app.commit().unwrap();
+        s
+    }
+
+    #[test]
+    fn instant_and_range_queries() {
+        let (s, e) = (storage(), Engine::default());
+        let QueryValue::Vector(v) = e.instant_query(&s, "sum(up_total)", 120_000).unwrap() else {
+            panic!("not a vector")
+        };
+        assert_eq!((v.len(), v[0].v, v[0].t), (1, 6.0, 120_000));
+        let QueryValue::Matrix(m) = e
+            .range_query(&s, "rate(up_total[2m])", 120_000, 240_000, 60_000)
+            .unwrap()
+        else {
+            panic!("not a matrix")
+        };
+        assert_eq!(m.len(), 2);
+        assert_eq!(m[0].labels, Labels::from_pairs([("job", "a")]));
+        assert_eq!(m[0].points.len(), 3);
+        assert!((m[1].points[0].1 - 2.0 / 60.0).abs() < 1e-12);
+        let QueryValue::Scalar { v, .. } = e.instant_query(&s, "1 + 2 * 3", 0).unwrap() else {
+            panic!("not a scalar")
+        };
+        assert_eq!(v, 7.0);
+    }
+
+    #[test]
+    fn errors_use_prometheus_wording() {
+        let (s, e) = (storage(), Engine::default());
+        let err = e.instant_query(&s, "sum(", 0).unwrap_err();
+        assert_eq!(err.kind, ErrorKind::BadData);
+        assert!(
+            err.message.starts_with("1:1: parse error:"),
+            "{}",
+            err.message
+        );
+        let err = e
+            .instant_query(&s, r#"label_replace(up_total, "job", "x", "", "")"#, 60_000)
+            .unwrap_err();
+        assert_eq!(
+            err.message,
+            "vector cannot contain metrics with the same labelset"
+        );
+        let err = e
+            .instant_query(&s, "up_total + on() up_total", 60_000)
+            .unwrap_err();
+        assert!(
+            err.message
+                .starts_with("found duplicate series for the match group {}"),
+            "{}",
+            err.message
+        );
+        let small = Engine::new(EngineOptions {
+            max_samples: 1,
+            ..EngineOptions::default()
+        });
+        let err = small.instant_query(&s, "up_total", 60_000).unwrap_err();
+        assert_eq!(err.message, crate::eval::TOO_MANY_SAMPLES);
+        let err = e
+            .range_query(&s, "up_total[1m]", 0, 60_000, 1000)
+            .unwrap_err();
+        assert_eq!(err.kind, ErrorKind::BadData);
+    }
 }

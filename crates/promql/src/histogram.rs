@@ -1,6 +1,7 @@
 //! `histogram_quantile` over classic histograms (`le`-labelled bucket series).
 
 use crate::eval::{Evaluator, StepSeries};
+use crate::math::almost_equal;
 use ember_model::Labels;
 use std::collections::HashMap;
 
@@ -149,17 +150,4 @@ fn ensure_monotonic(buckets: &mut [(f64, f64)]) -> bool {
         prev = curr;
     }
     forced
-}
-
-/// Relative float comparison, as in Prometheus's `almost.Equal`.
-pub(crate) fn almost_equal(a: f64, b: f64, epsilon: f64) -> bool {
-    const MIN_NORMAL: f64 = f64::MIN_POSITIVE;
-    if a == b {
-        return true;
-    }
-    let diff = (a - b).abs();
-    if a == 0.0 || b == 0.0 || (a.abs() + b.abs()) < MIN_NORMAL {
-        return diff < epsilon * MIN_NORMAL;
-    }
-    diff / (a.abs() + b.abs()).min(f64::MAX) < epsilon
 }

@@ -5,12 +5,20 @@ use crate::value::QueryError;
 
 /// Go's `math.Max`: NaN wins.
 pub(crate) fn go_max(a: f64, b: f64) -> f64 {
-    if a.is_nan() || b.is_nan() { f64::NAN } else { a.max(b) }
+    if a.is_nan() || b.is_nan() {
+        f64::NAN
+    } else {
+        a.max(b)
+    }
 }
 
 /// Go's `math.Min`: NaN wins.
 pub(crate) fn go_min(a: f64, b: f64) -> f64 {
-    if a.is_nan() || b.is_nan() { f64::NAN } else { a.min(b) }
+    if a.is_nan() || b.is_nan() {
+        f64::NAN
+    } else {
+        a.min(b)
+    }
 }
 
 /// One step of Kahan-Babuška summation: returns the new sum and compensation.
@@ -51,7 +59,11 @@ pub(crate) fn mean(values: impl Iterator<Item = f64>) -> f64 {
         let q = (count - 1.0) / count;
         (mean, c) = kahan_inc(x / count, q * mean, q * c);
     }
-    if incremental { mean + c } else { sum / count + c / count }
+    if incremental {
+        mean + c
+    } else {
+        sum / count + c / count
+    }
 }
 
 /// Population variance (Welford with compensation).
@@ -163,7 +175,11 @@ pub(crate) fn linear_regression(w: &[(i64, f64)], intercept_time: i64) -> (f64, 
     let init_y = w[0].1;
     let const_y = w.iter().all(|p| p.1 == init_y);
     if const_y {
-        return if init_y.is_infinite() { (f64::NAN, f64::NAN) } else { (0.0, init_y) };
+        return if init_y.is_infinite() {
+            (f64::NAN, f64::NAN)
+        } else {
+            (0.0, init_y)
+        };
     }
     let n = w.len() as f64;
     let (mut sx, mut cx, mut sy, mut cy, mut sxy, mut cxy, mut sx2, mut cx2) =
@@ -260,6 +276,19 @@ pub(crate) fn civil_from_seconds(secs: i64) -> Civil {
     }
 }
 
+/// Relative float comparison, as in Prometheus's `almost.Equal`.
+pub(crate) fn almost_equal(a: f64, b: f64, epsilon: f64) -> bool {
+    const MIN_NORMAL: f64 = f64::MIN_POSITIVE;
+    if a == b {
+        return true;
+    }
+    let diff = (a - b).abs();
+    if a == 0.0 || b == 0.0 || (a.abs() + b.abs()) < MIN_NORMAL {
+        return diff < epsilon * MIN_NORMAL;
+    }
+    diff / (a.abs() + b.abs()).min(f64::MAX) < epsilon
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -269,7 +298,10 @@ mod tests {
         let c = civil_from_seconds(0);
         assert_eq!((c.year, c.month, c.day, c.weekday), (1970, 1, 1, 4));
         let c = civil_from_seconds(951_782_400); // 2000-02-29
-        assert_eq!((c.year, c.month, c.day, c.day_of_year, c.days_in_month), (2000, 2, 29, 60, 29));
+        assert_eq!(
+            (c.year, c.month, c.day, c.day_of_year, c.days_in_month),
+            (2000, 2, 29, 60, 29)
+        );
     }
 
     #[test]

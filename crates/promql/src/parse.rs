@@ -1,8 +1,8 @@
 //! The one place that knows `promql-parser`: its AST is converted into [`crate::ast`] here.
 
 use crate::ast::{
-    Aggregate, AggregateOp, At, Binary, BinaryOp, Call, Cardinality, Expr, Grouping,
-    Matching, MatrixSelector, Subquery, ValueType, VectorSelector,
+    Aggregate, AggregateOp, At, Binary, BinaryOp, Call, Cardinality, Expr, Grouping, Matching,
+    MatrixSelector, Subquery, ValueType, VectorSelector,
 };
 use ember_model::{METRIC_NAME, MatchType, Matcher};
 use promql_parser::label::MatchOp;
@@ -22,7 +22,57 @@ fn parse_error(msg: impl std::fmt::Display) -> ParseError {
 /// Parses a PromQL expression.
 pub fn parse_expr(input: &str) -> Result<Expr, ParseError> {
     let expr = parser::parse(input).map_err(parse_error)?;
-    convert(expr)
+    let mut expr = convert(expr)?;
+    if has_high_byte_escape(input) {
+        restore_byte_escapes(&mut expr)?;
+    }
+    Ok(expr)
+}
+
+/// True when a string in `input` has a `\x80`–`\xff` escape.
+fn has_high_byte_escape(input: &str) -> bool {
+    input.as_bytes().windows(3).any(|w| {
+        w[0] == b'\\' && w[1] == b'x' && matches!(w[2], b'8'..=b'9' | b'a'..=b'f' | b'A'..=b'F')
+    })
+}
+
+/// The parser decodes `\xNN` as the character U+00NN, while in PromQL (as in Go) it is
+/// the byte 0xNN: `"\xc3\xa9"` is `é`. Re-encode such strings as bytes; bytes that are
+/// not UTF-8 become U+FFFD, which later fails validation as Prometheus does.
+fn restore_byte_escapes(expr: &mut Expr) -> Result<(), ParseError> {
+    fn fix(s: &str) -> String {
+        if !s.chars().any(|c| ('\u{80}'..='\u{ff}').contains(&c)) {
+            return s.to_string();
+        }
+        let mut bytes = Vec::with_capacity(s.len());
+        for c in s.chars() {
+            match u8::try_from(u32::from(c)) {
+                Ok(b) => bytes.push(b),
+                Err(_) => bytes.extend_from_slice(c.to_string().as_bytes()),
+            }
+        }
+        String::from_utf8_lossy(&bytes).into_owned()
+    }
+    let mut result = Ok(());
+    expr.walk_mut(&mut |e| {
+        let sel = match e {
+            Expr::String(s) => {
+                *s = fix(s);
+                return false;
+            }
+            Expr::Vector(sel) => sel,
+            Expr::Matrix(m) => &mut m.selector,
+            _ => return true,
+        };
+        for m in &mut sel.matchers {
+            match Matcher::new(m.kind, fix(&m.name), fix(&m.value)) {
+                Ok(fixed) => *m = fixed,
+                Err(err) => result = Err(parse_error(err)),
+            }
+        }
+        false
+    });
+    result
 }
 
 /// Parses a series selector such as `up{job=~"node|api"}` into matchers, like Prometheus's
@@ -270,7 +320,28 @@ mod tests {
         assert_eq!(m.selector.offset_ms, -60_000);
         assert_eq!(m.selector.at, Some(At::Timestamp(10_000)));
         let e = parse_expr("a and on(x) b").unwrap();
-        assert!(matches!(e, Expr::Binary(Binary { card: Cardinality::ManyToMany, .. })));
+        assert!(matches!(
+            e,
+            Expr::Binary(Binary {
+                card: Cardinality::ManyToMany,
+                ..
+            })
+        ));
         assert!(parse_expr(r#"{a="b" or c="d"}"#).is_err());
+    }
+
+    #[test]
+    fn hex_escapes_are_bytes() {
+        let e = parse_expr(r#"x{a="\xc3\xa9"} or vector(1) > bool 2 or count_values("\xff", x)"#)
+            .unwrap();
+        let mut strings = Vec::new();
+        let mut values = Vec::new();
+        e.walk(&mut |e| match e {
+            Expr::Vector(v) => values.extend(v.matchers.iter().map(|m| m.value.clone())),
+            Expr::String(s) => strings.push(s.clone()),
+            _ => {}
+        });
+        assert!(values.contains(&"é".to_string()), "{values:?}");
+        assert_eq!(strings, vec!["\u{FFFD}".to_string()]);
     }
 }

@@ -8,8 +8,8 @@ use std::path::Path;
 const FLOAT_CORE_FLOOR: usize = 913;
 
 fn run_file(path: &Path) -> Vec<EvalResult> {
-    let script = std::fs::read_to_string(path)
-        .unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+    let script =
+        std::fs::read_to_string(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
     run_script(&script)
 }
 

@@ -14,7 +14,7 @@ use axum::http::header;
 use axum::response::Response;
 use ember_exposition::{Entry, Parser, format_for_content_type};
 use ember_model::Labels;
-use ember_testkit::{Peer, free_port, require_binary};
+use ember_testkit::{Peer, Prometheus, free_port, require_binary};
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -88,28 +88,18 @@ async fn appended_samples_equal_the_scraped_bodies() {
         ],
         tempfile::tempdir().unwrap(),
     );
-    let prom_port = free_port();
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("p.yml"), "global: {scrape_interval: 1m}\n").unwrap();
-    let args = vec![
-        format!("--config.file={}", dir.path().join("p.yml").display()),
-        format!("--storage.tsdb.path={}", dir.path().join("data").display()),
-        format!("--web.listen-address=127.0.0.1:{prom_port}"),
-    ];
-    let mut prometheus = Peer::start("prometheus", require_binary("prometheus"), &args, dir);
+    let prometheus =
+        tokio::task::block_in_place(|| Prometheus::start("global: {scrape_interval: 1m}\n", &[]));
+    let prom_addr = prometheus.base.trim_start_matches("http://").to_string();
     tokio::task::block_in_place(|| {
         node.wait_ready(
             &format!("http://127.0.0.1:{node_port}/metrics"),
             Duration::from_secs(20),
         );
-        prometheus.wait_ready(
-            &format!("http://127.0.0.1:{prom_port}/-/ready"),
-            Duration::from_secs(30),
-        );
     });
 
     let (node_proxy, node_rec) = recording_proxy(format!("127.0.0.1:{node_port}")).await;
-    let (prom_proxy, prom_rec) = recording_proxy(format!("127.0.0.1:{prom_port}")).await;
+    let (prom_proxy, prom_rec) = recording_proxy(prom_addr).await;
     let yaml = format!(
         "scrape_configs:\n  - job_name: node\n    scrape_interval: 1h\n    static_configs: [{{targets: ['{node_proxy}']}}]\n  - job_name: prometheus\n    scrape_interval: 1h\n    static_configs: [{{targets: ['{prom_proxy}']}}]\n"
     );

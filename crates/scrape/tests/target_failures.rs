@@ -8,7 +8,7 @@ mod common;
 use axum::Router;
 use axum::routing::get;
 use ember_model::is_stale_nan;
-use ember_testkit::{Peer, eventually, free_port, http_get, require_binary};
+use ember_testkit::{Prometheus, eventually, http_get};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -81,21 +81,8 @@ async fn failing_targets_report_prometheus_errors_and_spare_the_others() {
     let yaml = config(&addr);
 
     // The reference: Prometheus 2.42 with the very same config.
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("prometheus.yml"), &yaml).unwrap();
-    let port = free_port();
-    let args = vec![
-        format!(
-            "--config.file={}",
-            dir.path().join("prometheus.yml").display()
-        ),
-        format!("--storage.tsdb.path={}", dir.path().join("data").display()),
-        format!("--web.listen-address=127.0.0.1:{port}"),
-    ];
-    let mut prometheus = Peer::start("prometheus", require_binary("prometheus"), &args, dir);
-    let base = format!("http://127.0.0.1:{port}");
-    let ready = format!("{base}/-/ready");
-    tokio::task::block_in_place(|| prometheus.wait_ready(&ready, Duration::from_secs(30)));
+    let prometheus = tokio::task::block_in_place(|| Prometheus::start(&yaml, &[]));
+    let base = prometheus.base.clone();
 
     let (manager, storage) = common::start_manager(&yaml).await;
     common::wait_scraped(&manager, 7, Duration::from_secs(20)).await;

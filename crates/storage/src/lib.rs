@@ -17,4 +17,4 @@ mod querier;
 
 pub use appender::{AppendError, Appendable, Appender, Metadata, SeriesRef};
 pub use memory::MemStorage;
-pub use querier::{Querier, Queryable, Series, StorageError};
+pub use querier::{Querier, Queryable, Series, StorageError, label_names_of, label_values_of};

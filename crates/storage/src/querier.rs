@@ -35,3 +35,21 @@ pub trait Querier {
     /// Sorted values of `name` among series matching `matchers` (all series when empty).
     fn label_values(&self, name: &str, matchers: &[Matcher]) -> Result<Vec<String>, StorageError>;
 }
+
+/// The sorted, distinct label names of `sets`: how a querier that finds matching series
+/// answers [`Querier::label_names`].
+pub fn label_names_of<'a>(sets: impl IntoIterator<Item = &'a Labels>) -> Vec<String> {
+    let names: std::collections::BTreeSet<&str> = sets
+        .into_iter()
+        .flat_map(|l| l.iter().map(|l| l.name.as_str()))
+        .collect();
+    names.into_iter().map(str::to_string).collect()
+}
+
+/// The sorted, distinct values of label `name` in `sets`: how a querier that finds
+/// matching series answers [`Querier::label_values`].
+pub fn label_values_of<'a>(sets: impl IntoIterator<Item = &'a Labels>, name: &str) -> Vec<String> {
+    let values: std::collections::BTreeSet<&str> =
+        sets.into_iter().filter_map(|l| l.get(name)).collect();
+    values.into_iter().map(str::to_string).collect()
+}

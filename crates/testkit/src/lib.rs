@@ -224,3 +224,73 @@ pub fn eventually<T>(what: &str, timeout: Duration, mut check: impl FnMut() -> O
         std::thread::sleep(Duration::from_millis(200));
     }
 }
+
+/// A real Prometheus on a free loopback port, with its own config and data directory,
+/// stopped by pid when dropped.
+pub struct Prometheus {
+    /// The process.
+    pub peer: Peer,
+    /// `http://127.0.0.1:PORT`.
+    pub base: String,
+    data_dir: PathBuf,
+}
+
+impl Prometheus {
+    /// Starts `prometheus` with `config_yaml` and `extra_flags` (for example
+    /// `--web.enable-remote-write-receiver`, or a `--storage.tsdb.path` of the test's own)
+    /// and waits until it is ready.
+    pub fn start(config_yaml: &str, extra_flags: &[&str]) -> Prometheus {
+        Prometheus::start_on(free_port(), config_yaml, extra_flags)
+    }
+
+    /// Like [`Prometheus::start`] on a given port (for configs that name it).
+    pub fn start_on(port: u16, config_yaml: &str, extra_flags: &[&str]) -> Prometheus {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let config = dir.path().join("prometheus.yml");
+        std::fs::write(&config, config_yaml).expect("write prometheus.yml");
+        let data_dir = extra_flags
+            .iter()
+            .find_map(|f| f.strip_prefix("--storage.tsdb.path="))
+            .map(PathBuf::from)
+            .unwrap_or_else(|| dir.path().join("data"));
+        let mut args = vec![
+            format!("--config.file={}", config.display()),
+            format!("--web.listen-address=127.0.0.1:{port}"),
+        ];
+        if !extra_flags
+            .iter()
+            .any(|f| f.starts_with("--storage.tsdb.path="))
+        {
+            args.push(format!("--storage.tsdb.path={}", data_dir.display()));
+        }
+        args.extend(extra_flags.iter().map(|f| f.to_string()));
+        let mut peer = Peer::start("prometheus", require_binary("prometheus"), &args, dir);
+        let base = format!("http://127.0.0.1:{port}");
+        peer.wait_ready(&format!("{base}/-/ready"), Duration::from_secs(30));
+        Prometheus {
+            peer,
+            base,
+            data_dir,
+        }
+    }
+
+    /// The data directory (`--storage.tsdb.path`).
+    pub fn data_dir(&self) -> PathBuf {
+        self.data_dir.clone()
+    }
+}
+
+/// POSTs a snappy-compressed remote-write body to `base` and asserts it was accepted.
+pub fn remote_write(base: &str, body: &[u8]) {
+    let headers = [
+        ("Content-Encoding", "snappy"),
+        ("Content-Type", "application/x-protobuf"),
+        ("X-Prometheus-Remote-Write-Version", "0.1.0"),
+    ];
+    let (status, text) =
+        http_post(&format!("{base}/api/v1/write"), &headers, body).expect("remote write request");
+    assert!(
+        status == 204 || status == 200,
+        "remote write to {base} refused: {status} {text}"
+    );
+}

@@ -60,26 +60,46 @@ impl Block {
         self.meta.min_time <= maxt && mint < self.meta.max_time
     }
 
-    /// Series matching `matchers` with their samples in `[mint, maxt]`, sorted by labels.
-    pub fn select(
+    /// Calls `visit` with the ref, labels and in-range chunk metas of every series
+    /// matching `matchers` that has chunks in `[mint, maxt]`, in label order.
+    fn for_each_series(
         &self,
         matchers: &[Matcher],
         mint: Timestamp,
         maxt: Timestamp,
-    ) -> Result<Vec<Series>, TsdbError> {
+        mut visit: impl FnMut(u64, &[(&str, &str)], &[ChunkMeta]) -> Result<(), TsdbError>,
+    ) -> Result<(), TsdbError> {
         let refs = self
             .index
             .postings_for_matchers(matchers)
             .map_err(|e| TsdbError::block(&self.dir, e))?;
         let mut labels = Vec::new();
         let mut metas: Vec<ChunkMeta> = Vec::new();
-        let mut out = Vec::new();
         for r in refs {
             self.index
                 .series_into(r, &mut labels, &mut metas)
                 .map_err(|e| TsdbError::block(&self.dir, e))?;
+            metas.retain(|m| m.maxt >= mint && m.mint <= maxt);
+            if !metas.is_empty() {
+                visit(r, &labels, &metas)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Series matching `matchers` with their samples in `[mint, maxt]` (deleted ones left
+    /// out), sorted by labels.
+    pub fn select(
+        &self,
+        matchers: &[Matcher],
+        mint: Timestamp,
+        maxt: Timestamp,
+    ) -> Result<Vec<Series>, TsdbError> {
+        let tombstones = self.tombstones.read().expect("tombstones lock");
+        let mut out = Vec::new();
+        self.for_each_series(matchers, mint, maxt, |r, labels, metas| {
             let mut samples = Vec::new();
-            for m in metas.iter().filter(|m| m.maxt >= mint && m.mint <= maxt) {
+            for m in metas {
                 let (_, bytes) = self
                     .chunks
                     .chunk(ChunkRef(m.chunk_ref))
@@ -90,7 +110,7 @@ impl Block {
                         .take_while(|&(t, _)| t <= maxt),
                 );
             }
-            if let Some(deleted) = self.tombstones.read().expect("tombstones lock").get(r) {
+            if let Some(deleted) = tombstones.get(r) {
                 samples.retain(|&(t, _)| !deleted.contains(t));
             }
             if !samples.is_empty() {
@@ -99,7 +119,8 @@ impl Block {
                     samples,
                 });
             }
-        }
+            Ok(())
+        })?;
         Ok(out)
     }
 
@@ -110,21 +131,11 @@ impl Block {
         mint: Timestamp,
         maxt: Timestamp,
     ) -> Result<Vec<Labels>, TsdbError> {
-        let refs = self
-            .index
-            .postings_for_matchers(matchers)
-            .map_err(|e| TsdbError::block(&self.dir, e))?;
-        let mut labels = Vec::new();
-        let mut metas: Vec<ChunkMeta> = Vec::new();
         let mut out = Vec::new();
-        for r in refs {
-            self.index
-                .series_into(r, &mut labels, &mut metas)
-                .map_err(|e| TsdbError::block(&self.dir, e))?;
-            if metas.iter().any(|m| m.maxt >= mint && m.mint <= maxt) {
-                out.push(Labels::from_pairs(labels.iter().copied()));
-            }
-        }
+        self.for_each_series(matchers, mint, maxt, |_, labels, _| {
+            out.push(Labels::from_pairs(labels.iter().copied()));
+            Ok(())
+        })?;
         Ok(out)
     }
 }
@@ -150,27 +161,14 @@ impl Block {
         mint: Timestamp,
         maxt: Timestamp,
     ) -> Result<usize, TsdbError> {
-        let refs = self
-            .index
-            .postings_for_matchers(matchers)
-            .map_err(|e| TsdbError::block(&self.dir, e))?;
         let mut tombstones = self.tombstones.write().expect("tombstones lock");
-        let mut labels = Vec::new();
-        let mut metas: Vec<ChunkMeta> = Vec::new();
         let mut affected = 0;
-        for r in refs {
-            self.index
-                .series_into(r, &mut labels, &mut metas)
-                .map_err(|e| TsdbError::block(&self.dir, e))?;
-            let (Some(first), Some(last)) = (metas.first(), metas.last()) else {
-                continue;
-            };
-            if first.mint > maxt || last.maxt < mint {
-                continue;
-            }
-            tombstones.add(r, Interval::new(mint.max(first.mint), maxt.min(last.maxt)));
+        self.for_each_series(matchers, mint, maxt, |r, _, metas| {
+            let (first, last) = (metas[0].mint, metas[metas.len() - 1].maxt);
+            tombstones.add(r, Interval::new(mint.max(first), maxt.min(last)));
             affected += 1;
-        }
+            Ok(())
+        })?;
         if affected > 0 {
             let io = |e: std::io::Error| TsdbError::Io {
                 path: self.dir.clone(),

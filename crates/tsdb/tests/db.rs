@@ -5,7 +5,7 @@
 
 use ember_model::{Labels, MatchType, Matcher};
 use ember_storage::{Appendable, Queryable, Series};
-use ember_testkit::{Peer, free_port, http_get, require_binary};
+use ember_testkit::{Prometheus, http_get, require_binary};
 use ember_tsdb::{Db, DbOptions};
 use std::path::Path;
 use std::time::Duration;
@@ -259,31 +259,16 @@ fn promtool_and_prometheus_read_emberss_blocks() {
         .status()
         .unwrap();
     assert!(status.success());
-    std::fs::write(copy.path().join("p.yml"), "global: {scrape_interval: 1h}\n").unwrap();
-    let port = free_port();
-    let args = vec![
-        format!("--config.file={}", copy.path().join("p.yml").display()),
-        format!("--storage.tsdb.path={}", copy.path().display()),
-        format!("--web.listen-address=127.0.0.1:{port}"),
-    ];
-    let mut prometheus = Peer::start(
-        "prometheus",
-        require_binary("prometheus"),
-        &args,
-        tempfile::tempdir().unwrap(),
+    let prometheus = Prometheus::start(
+        "global: {scrape_interval: 1h}\n",
+        &[&format!("--storage.tsdb.path={}", copy.path().display())],
     );
-    prometheus.wait_ready(
-        &format!("http://127.0.0.1:{port}/-/ready"),
-        Duration::from_secs(30),
-    );
+    let base = prometheus.base.clone();
     let query = format!(
         "count_over_time(db_test_metric[6h])&time={}",
         (now / 1000) + 1
     );
-    let (status, body) = http_get(&format!(
-        "http://127.0.0.1:{port}/api/v1/query?query={query}"
-    ))
-    .unwrap();
+    let (status, body) = http_get(&format!("{base}/api/v1/query?query={query}")).unwrap();
     assert_eq!(status, 200, "{body}");
     let v: serde_json::Value = serde_json::from_str(&body).unwrap();
     let result = v["data"]["result"].as_array().unwrap();
@@ -296,7 +281,7 @@ fn promtool_and_prometheus_read_emberss_blocks() {
         );
     }
     let (_, body) = http_get(&format!(
-        "http://127.0.0.1:{port}/api/v1/query?query=sum(db_test_metric)&time={}",
+        "{base}/api/v1/query?query=sum(db_test_metric)&time={}",
         start / 1000 + 3600
     ))
     .unwrap();
@@ -319,24 +304,12 @@ fn ember_opens_a_prometheus_data_directory() {
         .unwrap()
         .as_millis() as i64;
     let start = (now - 5 * HOUR) / 15_000 * 15_000;
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("p.yml"), "global: {scrape_interval: 1h}\n").unwrap();
-    let data = dir.path().join("data");
-    let port = free_port();
-    let args = vec![
-        format!("--config.file={}", dir.path().join("p.yml").display()),
-        format!("--storage.tsdb.path={}", data.display()),
-        format!("--web.listen-address=127.0.0.1:{port}"),
-        "--web.enable-remote-write-receiver".to_string(),
-    ];
-    let mut prometheus = Peer::start(
-        "prometheus",
-        require_binary("prometheus"),
-        &args,
-        tempfile::tempdir().unwrap(),
+    let mut prometheus = Prometheus::start(
+        "global: {scrape_interval: 1h}\n",
+        &["--web.enable-remote-write-receiver"],
     );
-    let base = format!("http://127.0.0.1:{port}");
-    prometheus.wait_ready(&format!("{base}/-/ready"), Duration::from_secs(30));
+    let data = prometheus.data_dir();
+    let base = prometheus.base.clone();
     // 5h of 15s samples for 20 series, oldest first, in requests of 30 minutes.
     for chunk in 0..10 {
         let timeseries = (0..20)
@@ -372,16 +345,7 @@ fn ember_opens_a_prometheus_data_directory() {
                 .encode_to_vec(),
             )
             .unwrap();
-        let (status, text) = ember_testkit::http_post(
-            &format!("{base}/api/v1/write"),
-            &[
-                ("Content-Encoding", "snappy"),
-                ("Content-Type", "application/x-protobuf"),
-            ],
-            &body,
-        )
-        .unwrap();
-        assert_eq!(status, 204, "{text}");
+        ember_testkit::remote_write(&base, &body);
     }
     // Wait for Prometheus to cut a block from its 5h head, then stop it.
     ember_testkit::eventually(
@@ -395,7 +359,7 @@ fn ember_opens_a_prometheus_data_directory() {
                 .then_some(())
         },
     );
-    assert!(prometheus.terminate(Duration::from_secs(30)));
+    assert!(prometheus.peer.terminate(Duration::from_secs(30)));
 
     let db = open(
         &data,

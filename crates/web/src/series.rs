@@ -91,30 +91,12 @@ async fn series(State(s): State<Arc<WebState>>, RawQuery(q): RawQuery, body: Byt
 }
 
 async fn labels(State(s): State<Arc<WebState>>, RawQuery(q): RawQuery, body: Bytes) -> Response {
-    let sel = match selection(q, &body) {
-        Ok(sel) => sel,
-        Err(r) => return r,
-    };
-    let querier = match s.queryable.querier(sel.start, sel.end) {
-        Ok(q) => q,
-        Err(e) => return error(ErrorType::Internal, e.to_string()),
-    };
-    let sets = if sel.matcher_sets.is_empty() {
-        vec![Vec::new()]
-    } else {
-        sel.matcher_sets
-    };
-    let mut names = BTreeSet::new();
-    for matchers in &sets {
-        match querier.label_names(matchers) {
-            Ok(n) => names.extend(n),
-            Err(e) => return error(ErrorType::Internal, e.to_string()),
+    match selection(q, &body) {
+        Ok(sel) => {
+            union_over_match_sets(&s, sel, |querier, matchers| querier.label_names(matchers))
         }
+        Err(r) => r,
     }
-    success(Value::from(truncated(
-        names.into_iter().collect::<Vec<String>>(),
-        sel.limit,
-    )))
 }
 
 async fn label_values(
@@ -122,11 +104,24 @@ async fn label_values(
     Path(name): Path<String>,
     RawQuery(q): RawQuery,
 ) -> Response {
-    let sel = match selection(q, b"") {
-        Ok(sel) => sel,
-        Err(r) => return r,
-    };
-    // Prometheus 3 accepts `U__`-escaped UTF-8 names here; plain legacy names pass as is.
+    match selection(q, b"") {
+        Ok(sel) => union_over_match_sets(&s, sel, |querier, matchers| {
+            querier.label_values(&name, matchers)
+        }),
+        Err(r) => r,
+    }
+}
+
+/// Answers a names or values request: the union of `lookup` over every `match[]` set (or
+/// over all series when there is none), sorted and cut at `limit`.
+fn union_over_match_sets(
+    s: &WebState,
+    sel: Selection,
+    lookup: impl Fn(
+        &dyn ember_storage::Querier,
+        &[Matcher],
+    ) -> Result<Vec<String>, ember_storage::StorageError>,
+) -> Response {
     let querier = match s.queryable.querier(sel.start, sel.end) {
         Ok(q) => q,
         Err(e) => return error(ErrorType::Internal, e.to_string()),
@@ -136,15 +131,15 @@ async fn label_values(
     } else {
         sel.matcher_sets
     };
-    let mut values = BTreeSet::new();
+    let mut all = BTreeSet::new();
     for matchers in &sets {
-        match querier.label_values(&name, matchers) {
-            Ok(v) => values.extend(v),
+        match lookup(querier.as_ref(), matchers) {
+            Ok(found) => all.extend(found),
             Err(e) => return error(ErrorType::Internal, e.to_string()),
         }
     }
     success(Value::from(truncated(
-        values.into_iter().collect::<Vec<String>>(),
+        all.into_iter().collect::<Vec<String>>(),
         sel.limit,
     )))
 }

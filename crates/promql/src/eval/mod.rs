@@ -98,6 +98,8 @@ pub(crate) struct Evaluator<'a> {
     pub(crate) subquery_step_ms: i64,
     pub(crate) query_start: i64,
     pub(crate) query_end: i64,
+    /// The query's step; 0 for instant queries.
+    pub(crate) query_step: i64,
     pub(crate) warnings: Vec<String>,
 }
 
@@ -204,7 +206,11 @@ impl Evaluator<'_> {
 
     /// Evaluates a range expression (matrix selector or subquery) for windows ending at
     /// each step.
-    pub(crate) fn eval_range(&mut self, expr: &Expr, grid: &Grid) -> Result<RangeInput, QueryError> {
+    pub(crate) fn eval_range(
+        &mut self,
+        expr: &Expr,
+        grid: &Grid,
+    ) -> Result<RangeInput, QueryError> {
         match expr {
             Expr::Paren(e) => self.eval_range(e, grid),
             Expr::Matrix(m) => self.eval_matrix_selector(m, grid),

@@ -795,24 +795,15 @@ impl Querier for HeadQuerier {
     }
 
     fn label_names(&self, matchers: &[Matcher]) -> Result<Vec<String>, StorageError> {
-        let mut names: Vec<String> = self
-            .matching_labels(matchers)
-            .iter()
-            .flat_map(|l| l.iter().map(|l| l.name.clone()))
-            .collect();
-        names.sort();
-        names.dedup();
-        Ok(names)
+        Ok(ember_storage::label_names_of(
+            &self.matching_labels(matchers),
+        ))
     }
 
     fn label_values(&self, name: &str, matchers: &[Matcher]) -> Result<Vec<String>, StorageError> {
-        let mut values: Vec<String> = self
-            .matching_labels(matchers)
-            .iter()
-            .filter_map(|l| l.get(name).map(str::to_string))
-            .collect();
-        values.sort();
-        values.dedup();
-        Ok(values)
+        Ok(ember_storage::label_values_of(
+            &self.matching_labels(matchers),
+            name,
+        ))
     }
 }
