@@ -24,14 +24,15 @@ pub(crate) fn run(flags: ServerFlags) -> anyhow::Result<()> {
 }
 
 /// The config Ember runs without `--config.file`: scrape itself every 15s.
-fn embedded_default_config(listen_address: &str) -> String {
+/// Under a route prefix, Ember's own `/metrics` moves with it.
+fn embedded_default_config(listen_address: &str, route_prefix: &str) -> String {
     let (host, port) = listen_address.rsplit_once(':').unwrap_or(("", "9090"));
     let host = match host {
         "" | "0.0.0.0" | "[::]" => "localhost",
         h => h,
     };
     format!(
-        "global:\n  scrape_interval: 15s\n  evaluation_interval: 15s\nscrape_configs:\n  - job_name: prometheus\n    static_configs:\n      - targets: ['{host}:{port}']\n"
+        "global:\n  scrape_interval: 15s\n  evaluation_interval: 15s\nscrape_configs:\n  - job_name: prometheus\n    metrics_path: {route_prefix}/metrics\n    static_configs:\n      - targets: ['{host}:{port}']\n"
     )
 }
 
@@ -41,7 +42,7 @@ fn load_config(flags: &ServerFlags) -> anyhow::Result<Config> {
             ember_config::load_file(std::path::Path::new(path)).map_err(|e| anyhow::anyhow!("{e}"))
         }
         None => ember_config::load_str(
-            &embedded_default_config(&flags.listen_address),
+            &embedded_default_config(&flags.listen_address, &route_prefix(flags)),
             "<embedded default>",
         )
         .map_err(|e| anyhow::anyhow!("{e}")),

@@ -580,3 +580,34 @@ fn admin_api_snapshot_and_delete_series() {
     .unwrap();
     assert_eq!(status, 204);
 }
+
+#[test]
+fn route_prefix_moves_every_endpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let args = vec![
+        "server".to_string(),
+        format!("--web.listen-address=127.0.0.1:{port}"),
+        format!("--storage.tsdb.path={}", dir.path().join("data").display()),
+        "--web.external-url=http://monitoring.example/prom/".to_string(),
+    ];
+    let mut peer = Peer::start("ember", env!("CARGO_BIN_EXE_ember"), &args, dir);
+    let base = format!("http://127.0.0.1:{port}");
+    peer.wait_ready(&format!("{base}/prom/-/ready"), Duration::from_secs(20));
+    assert_eq!(http_get(&format!("{base}/prom/-/healthy")).unwrap().0, 200);
+    assert_eq!(
+        http_get(&format!("{base}/prom/api/v1/targets")).unwrap().0,
+        200
+    );
+    assert_eq!(http_get(&format!("{base}/-/healthy")).unwrap().0, 404);
+    // The embedded default scrapes Ember's own /metrics under the prefix.
+    let targets = eventually(
+        "self-scrape under the prefix",
+        Duration::from_secs(20),
+        || {
+            let (_, body) = http_get(&format!("{base}/prom/api/v1/targets")).ok()?;
+            body.contains("\"health\":\"up\"").then_some(body)
+        },
+    );
+    assert!(targets.contains("/prom/metrics"), "{targets}");
+}

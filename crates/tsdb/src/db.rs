@@ -21,6 +21,9 @@ use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
+/// The suffix an unreadable block's directory gets when it is set aside.
+pub(crate) const QUARANTINE_SUFFIX: &str = ".corrupted";
+
 /// Database settings.
 #[derive(Clone, Debug)]
 pub struct DbOptions {
@@ -87,10 +90,18 @@ impl Db {
                 std::fs::remove_dir_all(&path).map_err(io)?;
                 continue;
             }
+            if name.ends_with(QUARANTINE_SUFFIX) {
+                continue;
+            }
             if path.join("meta.json").is_file() {
                 match Block::open(&path) {
                     Ok(b) => blocks.push(Arc::new(b)),
-                    Err(e) => tracing::error!(err = %e, "Skipping unreadable block"),
+                    Err(e) => {
+                        // Set the block aside so the rest is served and it is not retried.
+                        let aside = dir.join(format!("{name}{QUARANTINE_SUFFIX}"));
+                        std::fs::rename(&path, &aside).map_err(io)?;
+                        tracing::error!(err = %e, moved_to = %aside.display(), "Block is unreadable; quarantined, serving the other blocks");
+                    }
                 }
             }
         }

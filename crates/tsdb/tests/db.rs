@@ -547,3 +547,72 @@ fn delete_series_clean_tombstones_and_snapshot() {
     );
     check(&snapshot_db);
 }
+
+#[test]
+fn an_unreadable_block_is_quarantined_and_the_rest_served() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = open(
+        dir.path(),
+        DbOptions {
+            retention_ms: 0,
+            ..Default::default()
+        },
+    );
+    fill(&db, 0, 8);
+    db.compact().unwrap();
+    let blocks = db.blocks();
+    assert!(blocks.len() >= 2);
+    let victim = blocks[0].dir().to_path_buf();
+    let survivors: usize = blocks[1..]
+        .iter()
+        .map(|b| b.meta().stats.num_samples as usize)
+        .sum();
+    drop(blocks);
+    drop(db);
+    // Truncate the oldest block's index to half its length.
+    let index = victim.join("index");
+    let len = std::fs::metadata(&index).unwrap().len();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&index)
+        .unwrap()
+        .set_len(len / 2)
+        .unwrap();
+
+    let db = open(
+        dir.path(),
+        DbOptions {
+            retention_ms: 0,
+            ..Default::default()
+        },
+    );
+    assert!(!victim.exists(), "the broken block was moved aside");
+    let served: usize = all(&db).iter().map(|s| s.samples.len()).sum();
+    let head = db.head().time_range().map(|_| ()).is_some();
+    assert!(
+        head && served >= survivors,
+        "the other blocks and the head are served ({served} samples)"
+    );
+    let loaded = db.blocks().len();
+    drop(db);
+    // Stays aside on the next start: the same blocks load and the quarantined one is kept.
+    let db = open(
+        dir.path(),
+        DbOptions {
+            retention_ms: 0,
+            ..Default::default()
+        },
+    );
+    assert_eq!(db.blocks().len(), loaded);
+    let quarantined = std::fs::read_dir(dir.path())
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .ends_with(".corrupted")
+        })
+        .count();
+    assert_eq!(quarantined, 1);
+}
