@@ -304,6 +304,23 @@ struct DbAdmin {
 }
 
 impl ember_web::TsdbAdmin for DbAdmin {
+    fn status(&self, limit: usize) -> ember_web::TsdbStatus {
+        let head = self.db.head();
+        let stats = head.postings_stats(limit);
+        let (min_time, max_time) = head.time_range().unwrap_or((i64::MAX, i64::MIN));
+        ember_web::TsdbStatus {
+            num_series: head.num_series(),
+            num_label_pairs: stats.num_label_pairs,
+            chunk_count: head.num_chunks(),
+            min_time,
+            max_time,
+            series_count_by_metric_name: stats.series_count_by_metric_name,
+            label_value_count_by_label_name: stats.label_value_count_by_label_name,
+            memory_in_bytes_by_label_name: stats.memory_in_bytes_by_label_name,
+            series_count_by_label_value_pair: stats.series_count_by_label_value_pair,
+        }
+    }
+
     fn snapshot(&self, skip_head: bool) -> Result<String, String> {
         // Prometheus's naming: UTC time, then 16 random hex digits.
         let nanos = std::time::SystemTime::now()
@@ -363,6 +380,7 @@ impl TargetSource for ScrapeTargets {
                     },
                     scrape_interval: ember_config::format_duration(a.interval),
                     scrape_timeout: ember_config::format_duration(a.timeout),
+                    metadata: a.target.metadata(),
                 }
             })
             .collect()

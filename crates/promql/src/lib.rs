@@ -29,5 +29,5 @@ pub mod promqltest;
 mod value;
 
 pub use engine::{Engine, EngineOptions};
-pub use parse::{ParseError, parse_expr, parse_series_selector};
+pub use parse::{ParseError, format_query, parse_expr, parse_series_selector};
 pub use value::{ErrorKind, QueryError, QueryOutput, QueryValue, Sample, SeriesPoints};

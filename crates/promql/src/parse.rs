@@ -29,6 +29,13 @@ pub fn parse_expr(input: &str) -> Result<Expr, ParseError> {
     Ok(expr)
 }
 
+/// Formats a query the way `/api/v1/format_query` does: parsed, checked as
+/// [`parse_expr`] checks it, and printed in canonical, indented form.
+pub fn format_query(input: &str) -> Result<String, ParseError> {
+    parse_expr(input)?;
+    Ok(parser::parse(input).map_err(parse_error)?.prettify())
+}
+
 /// True when a string in `input` has a `\x80`–`\xff` escape.
 fn has_high_byte_escape(input: &str) -> bool {
     input.as_bytes().windows(3).any(|w| {

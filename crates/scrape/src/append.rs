@@ -126,6 +126,20 @@ impl TargetAppender<'_> {
         while let Some(entry) = parser.next() {
             let sample = match entry.map_err(|e| AppendFailure::Parse(e.to_string()))? {
                 Entry::Sample(s) => s,
+                Entry::Type { metric, kind } => {
+                    self.cache.update_metadata(&metric, |m| m.kind = kind);
+                    continue;
+                }
+                Entry::Help { metric, text } => {
+                    self.cache
+                        .update_metadata(&metric, |m| m.help = text.into_owned());
+                    continue;
+                }
+                Entry::Unit { metric, unit } => {
+                    self.cache
+                        .update_metadata(&metric, |m| m.unit = unit.into_owned());
+                    continue;
+                }
                 _ => continue,
             };
             stats.scraped += 1;

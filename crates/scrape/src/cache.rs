@@ -5,7 +5,7 @@
 //! hash lookup per sample and no label parsing or relabelling after its first scrape.
 
 use ember_model::Labels;
-use ember_storage::SeriesRef;
+use ember_storage::{Metadata, SeriesRef};
 use std::collections::HashMap;
 
 /// What a raw series resolved to.
@@ -26,11 +26,39 @@ pub(crate) struct CacheEntry {
 #[derive(Default)]
 pub(crate) struct ScrapeCache {
     entries: HashMap<Box<[u8]>, CacheEntry>,
+    /// `# TYPE`/`# HELP`/`# UNIT` per metric family, for the metadata API.
+    metadata: std::collections::BTreeMap<String, Metadata>,
+    /// Set when `metadata` changed since [`ScrapeCache::take_metadata_change`].
+    metadata_changed: bool,
     /// The current scrape iteration; starts at 1 so that 0 means "never seen".
     iter: u64,
 }
 
 impl ScrapeCache {
+    /// Applies `update` to the metadata of family `metric` (created untyped when new) and
+    /// notes whether anything changed.
+    pub(crate) fn update_metadata(&mut self, metric: &str, update: impl FnOnce(&mut Metadata)) {
+        let is_new = !self.metadata.contains_key(metric);
+        let entry = self
+            .metadata
+            .entry(metric.to_string())
+            .or_insert_with(|| Metadata {
+                kind: ember_model::MetricType::Unknown,
+                help: String::new(),
+                unit: String::new(),
+            });
+        let before = entry.clone();
+        update(entry);
+        self.metadata_changed |= is_new || *entry != before;
+    }
+
+    /// The metadata, when it changed since the last call.
+    pub(crate) fn take_metadata_change(
+        &mut self,
+    ) -> Option<std::collections::BTreeMap<String, Metadata>> {
+        std::mem::take(&mut self.metadata_changed).then(|| self.metadata.clone())
+    }
+
     /// Starts a new scrape iteration.
     pub(crate) fn begin(&mut self) -> u64 {
         self.iter += 1;

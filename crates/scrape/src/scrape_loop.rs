@@ -199,6 +199,9 @@ impl ScrapeLoop {
         if let Err(e) = app.commit() {
             tracing::warn!(target = %self.target.url, err = %e, "committing scrape failed");
         }
+        if let Some(metadata) = self.state.cache.take_metadata_change() {
+            self.target.set_metadata(metadata);
+        }
         self.target.set_status(TargetStatus {
             health: if error.is_none() {
                 Health::Up

@@ -225,6 +225,8 @@ pub struct Target {
     /// Labels attached to every scraped series.
     pub public_labels: Labels,
     status: Mutex<TargetStatus>,
+    /// Metric family metadata from the target's exposition, by family name.
+    metadata: Mutex<std::sync::Arc<std::collections::BTreeMap<String, ember_storage::Metadata>>>,
 }
 
 impl Target {
@@ -238,12 +240,27 @@ impl Target {
             url,
             public_labels,
             status: Mutex::default(),
+            metadata: Mutex::default(),
         }
     }
 
     /// The status of the last scrape.
     pub fn status(&self) -> TargetStatus {
         self.status.lock().expect("target status lock").clone()
+    }
+
+    /// The metric family metadata the target exposes (`# TYPE`, `# HELP`, `# UNIT`).
+    pub fn metadata(
+        &self,
+    ) -> std::sync::Arc<std::collections::BTreeMap<String, ember_storage::Metadata>> {
+        self.metadata.lock().expect("target metadata lock").clone()
+    }
+
+    pub(crate) fn set_metadata(
+        &self,
+        metadata: std::collections::BTreeMap<String, ember_storage::Metadata>,
+    ) {
+        *self.metadata.lock().expect("target metadata lock") = std::sync::Arc::new(metadata);
     }
 
     pub(crate) fn set_status(&self, status: TargetStatus) {

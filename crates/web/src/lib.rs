@@ -14,9 +14,11 @@ mod api;
 mod federate;
 mod http_metrics;
 mod lifecycle;
+mod metadata;
 mod params;
 mod query;
 mod series;
+mod stubs;
 mod targets;
 
 use axum::Router;
@@ -27,7 +29,7 @@ use std::collections::BTreeMap;
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, RwLock};
 
-pub use admin::TsdbAdmin;
+pub use admin::{TsdbAdmin, TsdbStatus};
 pub use targets::{DroppedTargetView, TargetHealth, TargetSource, TargetView};
 
 /// Reloads the configuration; returns Prometheus-style error text on failure.
@@ -126,6 +128,8 @@ pub fn router(state: Arc<WebState>) -> Router {
         .merge(federate::routes())
         .merge(series::routes())
         .merge(query::routes())
+        .merge(metadata::routes())
+        .merge(stubs::routes())
         .merge(admin::routes())
         .with_state(state.clone())
         .route_layer(axum::middleware::from_fn_with_state(

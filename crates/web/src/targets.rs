@@ -47,6 +47,8 @@ pub struct TargetView {
     pub scrape_interval: String,
     /// The scrape timeout, in Prometheus's duration syntax.
     pub scrape_timeout: String,
+    /// Metric family metadata the target exposes, by family name.
+    pub metadata: std::sync::Arc<std::collections::BTreeMap<String, ember_storage::Metadata>>,
 }
 
 /// A target dropped by relabelling.

@@ -244,6 +244,22 @@ impl HeadInner {
     }
 }
 
+/// Head cardinality, as `/api/v1/status/tsdb` reports it: `(name, count)` lists, largest
+/// first.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct PostingsStats {
+    /// Distinct label pairs.
+    pub num_label_pairs: u64,
+    /// Series per metric name.
+    pub series_count_by_metric_name: Vec<(String, u64)>,
+    /// Distinct values per label name.
+    pub label_value_count_by_label_name: Vec<(String, u64)>,
+    /// Bytes of distinct values per label name.
+    pub memory_in_bytes_by_label_name: Vec<(String, u64)>,
+    /// Series per `name=value` pair.
+    pub series_count_by_label_value_pair: Vec<(String, u64)>,
+}
+
 /// What a WAL replay found.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ReplayStats {
@@ -411,6 +427,11 @@ impl Head {
     /// Number of series in the head.
     pub fn num_series(&self) -> u64 {
         self.0.num_series.load(Ordering::Relaxed)
+    }
+
+    /// Cardinality figures, each list cut at the `limit` largest entries.
+    pub fn postings_stats(&self, limit: usize) -> PostingsStats {
+        self.0.postings.read().expect("postings lock").stats(limit)
     }
 
     /// Samples refused as out of order since start.

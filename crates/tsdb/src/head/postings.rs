@@ -41,6 +41,46 @@ impl MemPostings {
         self.all.retain(|&r| r != series_ref);
     }
 
+    /// Cardinality figures for `/api/v1/status/tsdb`, each list the `limit` largest.
+    pub(crate) fn stats(&self, limit: usize) -> crate::head::PostingsStats {
+        let top = |mut v: Vec<(String, u64)>| {
+            v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+            v.truncate(limit);
+            v
+        };
+        let mut pairs = Vec::new();
+        let mut values_per_name = Vec::new();
+        let mut bytes_per_name = Vec::new();
+        let mut num_label_pairs = 0;
+        for (name, values) in &self.by_name {
+            num_label_pairs += values.len() as u64;
+            values_per_name.push((name.clone(), values.len() as u64));
+            bytes_per_name.push((name.clone(), values.keys().map(|v| v.len() as u64).sum()));
+            pairs.extend(
+                values
+                    .iter()
+                    .map(|(v, refs)| (format!("{name}={v}"), refs.len() as u64)),
+            );
+        }
+        let by_metric = self
+            .by_name
+            .get(ember_model::METRIC_NAME)
+            .map(|values| {
+                values
+                    .iter()
+                    .map(|(v, refs)| (v.clone(), refs.len() as u64))
+                    .collect()
+            })
+            .unwrap_or_default();
+        crate::head::PostingsStats {
+            num_label_pairs,
+            series_count_by_metric_name: top(by_metric),
+            label_value_count_by_label_name: top(values_per_name),
+            memory_in_bytes_by_label_name: top(bytes_per_name),
+            series_count_by_label_value_pair: top(pairs),
+        }
+    }
+
     /// Refs of series matching every matcher, sorted, with Prometheus's semantics: a
     /// matcher that matches the empty string also selects series lacking the label.
     /// Lists are intersected smallest first.
