@@ -71,6 +71,7 @@ impl Reloader {
             external_labels: config.global.external_labels.clone(),
             last_reload_successful: true,
             loaded_at: now,
+            query_log_file: config.global.query_log_file.clone(),
         };
         self.last_reload_successful.set(1.0);
         self.last_reload_success_time.set(now.timestamp() as f64);
@@ -149,6 +150,7 @@ async fn serve(flags: ServerFlags) -> anyhow::Result<()> {
             enable_lifecycle: flags.enable_lifecycle,
             enable_admin_api: flags.enable_admin_api,
             enable_remote_write_receiver: flags.enable_remote_write_receiver,
+            query_max_concurrency: flags.query_max_concurrency as usize,
             route_prefix,
             flags: flags.as_map(),
         },

@@ -611,3 +611,49 @@ fn route_prefix_moves_every_endpoint() {
     );
     assert!(targets.contains("/prom/metrics"), "{targets}");
 }
+
+#[test]
+fn queries_are_logged_and_timed() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("queries.log");
+    let yaml = format!(
+        "global:\n  query_log_file: {}\nscrape_configs: []\n",
+        log.display()
+    );
+    let ember = start_ember(Some(&yaml), &["--query.max-concurrency=3"]);
+    let (status, body) = ember.get("/api/v1/query?query=vector(1)%2B1&time=1700000000");
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("\"2\""), "{body}");
+    let (status, _) =
+        ember.get("/api/v1/query_range?query=time()&start=1700000000&end=1700000060&step=15");
+    assert_eq!(status, 200);
+    let lines: Vec<serde_json::Value> = std::fs::read_to_string(&log)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[0]["params"]["query"], "vector(1)+1");
+    assert_eq!(lines[0]["params"]["start"], "2023-11-14T22:13:20.000Z");
+    assert_eq!(lines[1]["params"]["step"], 15);
+    assert!(
+        lines[1]["stats"]["timings"]["innerEvalTime"]
+            .as_f64()
+            .unwrap()
+            >= 0.0
+    );
+    let (_, metrics) = ember.get("/metrics");
+    assert_eq!(
+        metric_value(&metrics, "prometheus_engine_queries_concurrent_max"),
+        Some(3.0)
+    );
+    assert!(
+        metrics.contains(
+            "prometheus_engine_query_duration_seconds{slice=\"inner_eval\",quantile=\"0.9\"}"
+        ),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("prometheus_engine_query_duration_seconds_count{slice=\"queue_time\"} 2")
+    );
+}

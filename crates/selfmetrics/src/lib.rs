@@ -13,5 +13,7 @@ mod metric;
 pub mod process;
 mod registry;
 
-pub use metric::{Counter, CounterVec, Gauge, GaugeVec, Histogram, HistogramVec};
+pub use metric::{
+    Counter, CounterVec, Gauge, GaugeVec, Histogram, HistogramVec, Summary, SummaryVec,
+};
 pub use registry::{CollectedSample, Kind, Registry};

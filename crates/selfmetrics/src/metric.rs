@@ -190,6 +190,11 @@ labelled_family!(
     "A family of counters with label dimensions."
 );
 labelled_family!(GaugeVec, Gauge, "A family of gauges with label dimensions.");
+labelled_family!(
+    SummaryVec,
+    Summary,
+    "A family of summaries with label dimensions."
+);
 
 /// A family of histograms with label dimensions, all with the same bounds.
 #[derive(Clone, Debug)]
@@ -210,5 +215,54 @@ impl HistogramVec {
     pub fn with(&self, values: &[&str]) -> Histogram {
         self.children
             .get_or(values, || Histogram::new(&self.bounds))
+    }
+}
+
+/// How many recent observations a [`Summary`] keeps for its quantiles.
+const SUMMARY_WINDOW: usize = 512;
+
+/// A summary: count and sum of every observation, and quantiles over the most recent
+/// ones (Prometheus's summaries use a time window; a fixed count is close enough for
+/// self-monitoring and needs no clock). Cloning shares the same summary.
+#[derive(Clone, Debug, Default)]
+pub struct Summary(Arc<Mutex<SummaryCore>>);
+
+#[derive(Debug, Default)]
+struct SummaryCore {
+    recent: std::collections::VecDeque<f64>,
+    sum: f64,
+    count: u64,
+}
+
+impl Summary {
+    /// Records one observation.
+    pub fn observe(&self, v: f64) {
+        let mut core = self.0.lock().expect("summary lock");
+        if core.recent.len() == SUMMARY_WINDOW {
+            core.recent.pop_front();
+        }
+        core.recent.push_back(v);
+        core.sum += v;
+        core.count += 1;
+    }
+
+    /// `(quantile, value)` for each of `quantiles` (NaN before any observation), the sum
+    /// and the count.
+    pub(crate) fn snapshot(&self, quantiles: &[f64]) -> (Vec<(f64, f64)>, f64, u64) {
+        let core = self.0.lock().expect("summary lock");
+        let mut sorted: Vec<f64> = core.recent.iter().copied().collect();
+        sorted.sort_by(f64::total_cmp);
+        let values = quantiles
+            .iter()
+            .map(|&q| {
+                let v = if sorted.is_empty() {
+                    f64::NAN
+                } else {
+                    sorted[((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len()) - 1]
+                };
+                (q, v)
+            })
+            .collect();
+        (values, core.sum, core.count)
     }
 }

@@ -1,4 +1,4 @@
-use crate::metric::{Counter, CounterVec, Gauge, GaugeVec, Histogram, HistogramVec};
+use crate::metric::{Counter, CounterVec, Gauge, GaugeVec, Histogram, HistogramVec, SummaryVec};
 use std::sync::{Arc, RwLock};
 
 pub use ember_exposition::MetricType as Kind;
@@ -15,6 +15,7 @@ enum Source {
     GaugeVec(GaugeVec),
     Histogram(Histogram),
     HistogramVec(HistogramVec),
+    SummaryVec(SummaryVec, Vec<f64>),
     Collect(CollectFn),
 }
 
@@ -100,6 +101,24 @@ impl Registry {
         v
     }
 
+    /// Registers a labelled summary family reporting `quantiles`.
+    pub fn summary_vec(
+        &self,
+        name: &str,
+        help: &str,
+        label_names: &[&str],
+        quantiles: &[f64],
+    ) -> SummaryVec {
+        let v = SummaryVec::new(label_names);
+        self.register(
+            name,
+            help,
+            Kind::Summary,
+            Source::SummaryVec(v.clone(), quantiles.to_vec()),
+        );
+        v
+    }
+
     /// Registers a family whose samples `collect` produces at render time.
     pub fn collector(
         &self,
@@ -139,6 +158,33 @@ fn render_family(w: &mut ember_exposition::TextWriter<'_>, f: &Family) {
             w.help(&f.name, &f.help);
             w.metric_type(&f.name, f.kind);
             write_histogram(w, &f.name, &[], h);
+            return;
+        }
+        Source::SummaryVec(v, quantiles) => {
+            w.help(&f.name, &f.help);
+            w.metric_type(&f.name, f.kind);
+            for (values, summary) in v.0.snapshot() {
+                let labels = pairs(&v.0.label_names, &values);
+                let (points, sum, count) = summary.snapshot(quantiles);
+                for (q, value) in points {
+                    let q = ember_exposition::format_float(q);
+                    let mut with_q = labels.clone();
+                    with_q.push(("quantile", &q));
+                    w.sample(&f.name, with_q.iter().copied(), value, None);
+                }
+                w.sample(
+                    &format!("{}_sum", f.name),
+                    labels.iter().copied(),
+                    sum,
+                    None,
+                );
+                w.sample(
+                    &format!("{}_count", f.name),
+                    labels.iter().copied(),
+                    count as f64,
+                    None,
+                );
+            }
             return;
         }
         Source::HistogramVec(v) => {
@@ -207,4 +253,34 @@ fn write_histogram(
         count as f64,
         None,
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_every_kind_in_the_text_format() {
+        let r = Registry::new();
+        r.counter("c_total", "A counter.").inc_by(2.0);
+        r.gauge_vec("g", "A gauge.", &["x"])
+            .with(&["a\"b"])
+            .set(1.5);
+        let h = r.histogram("h_seconds", "A histogram.", &[0.1, 1.0]);
+        h.observe(0.05);
+        h.observe(5.0);
+        let s = r.summary_vec("s_seconds", "A summary.", &["slice"], &[0.5, 0.9]);
+        for v in [1.0, 2.0, 3.0, 4.0] {
+            s.with(&["inner_eval"]).observe(v);
+        }
+        let text = r.render();
+        for line in [
+            "# TYPE c_total counter\nc_total 2\n",
+            "g{x=\"a\\\"b\"} 1.5\n",
+            "h_seconds_bucket{le=\"0.1\"} 1\nh_seconds_bucket{le=\"1\"} 1\nh_seconds_bucket{le=\"+Inf\"} 2\nh_seconds_sum 5.05\nh_seconds_count 2\n",
+            "# TYPE s_seconds summary\ns_seconds{slice=\"inner_eval\",quantile=\"0.5\"} 2\ns_seconds{slice=\"inner_eval\",quantile=\"0.9\"} 4\ns_seconds_sum{slice=\"inner_eval\"} 10\ns_seconds_count{slice=\"inner_eval\"} 4\n",
+        ] {
+            assert!(text.contains(line), "missing {line:?} in\n{text}");
+        }
+    }
 }

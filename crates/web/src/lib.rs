@@ -46,6 +46,8 @@ pub struct WebOptions {
     pub enable_remote_write_receiver: bool,
     /// `--web.route-prefix`, without a trailing slash (empty for `/`).
     pub route_prefix: String,
+    /// `--query.max-concurrency`.
+    pub query_max_concurrency: usize,
     /// Every flag with its value, for `/api/v1/status/flags`.
     pub flags: BTreeMap<String, String>,
 }
@@ -61,6 +63,8 @@ pub struct RuntimeConfig {
     pub last_reload_successful: bool,
     /// When the running configuration was loaded.
     pub loaded_at: chrono::DateTime<chrono::Utc>,
+    /// `global.query_log_file`: where every query is logged, if set.
+    pub query_log_file: Option<std::path::PathBuf>,
 }
 
 /// Everything the handlers share.
@@ -127,7 +131,10 @@ pub fn router(state: Arc<WebState>) -> Router {
         .merge(api::routes())
         .merge(federate::routes())
         .merge(series::routes())
-        .merge(query::routes())
+        .merge(query::routes(
+            &state.registry,
+            state.options.query_max_concurrency,
+        ))
         .merge(metadata::routes())
         .merge(stubs::routes())
         .merge(admin::routes())

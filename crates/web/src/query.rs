@@ -18,30 +18,218 @@ use std::sync::Arc;
 /// Prometheus refuses range queries with more points per series than this.
 const MAX_POINTS_PER_SERIES: i64 = 11_000;
 
-pub(crate) fn routes() -> Router<Arc<WebState>> {
+pub(crate) fn routes(
+    registry: &ember_selfmetrics::Registry,
+    max_concurrency: usize,
+) -> Router<Arc<WebState>> {
+    let service = Arc::new(QueryService::new(registry, max_concurrency));
     Router::new()
         .route("/api/v1/query", get(instant).post(instant))
         .route("/api/v1/query_range", get(range).post(range))
+        .layer(axum::Extension(service))
 }
 
-async fn instant(State(s): State<Arc<WebState>>, RawQuery(q): RawQuery, body: Bytes) -> Response {
+/// What to evaluate.
+enum QueryRequest {
+    Instant {
+        query: String,
+        ts: i64,
+    },
+    Range {
+        query: String,
+        start: i64,
+        end: i64,
+        step: i64,
+    },
+}
+
+/// Runs queries under the concurrency limit, timing them into
+/// `prometheus_engine_query_duration_seconds` and writing the query log.
+struct QueryService {
+    limit: Arc<tokio::sync::Semaphore>,
+    durations: ember_selfmetrics::SummaryVec,
+    running: ember_selfmetrics::Gauge,
+    log: std::sync::Mutex<Option<(std::path::PathBuf, std::fs::File)>>,
+}
+
+impl QueryService {
+    fn new(registry: &ember_selfmetrics::Registry, max_concurrency: usize) -> Self {
+        registry
+            .gauge(
+                "prometheus_engine_queries_concurrent_max",
+                "The max number of concurrent queries.",
+            )
+            .set(max_concurrency as f64);
+        QueryService {
+            limit: Arc::new(tokio::sync::Semaphore::new(max_concurrency.max(1))),
+            durations: registry.summary_vec(
+                "prometheus_engine_query_duration_seconds",
+                "Query timings",
+                &["slice"],
+                &[0.5, 0.9, 0.99],
+            ),
+            running: registry.gauge(
+                "prometheus_engine_queries",
+                "The current number of queries being executed or waiting.",
+            ),
+            log: std::sync::Mutex::new(None),
+        }
+    }
+
+    async fn run(
+        &self,
+        state: Arc<WebState>,
+        request: QueryRequest,
+        path: &'static str,
+    ) -> Result<QueryOutput, QueryError> {
+        self.running.add(1.0);
+        let queued = std::time::Instant::now();
+        let permit = self
+            .limit
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|e| QueryError::internal(e.to_string()))?;
+        let queue_time = queued.elapsed().as_secs_f64();
+        let state2 = state.clone();
+        let timed = tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            let started = std::time::Instant::now();
+            let query = match &request {
+                QueryRequest::Instant { query, .. } | QueryRequest::Range { query, .. } => query,
+            };
+            let expr = state2.engine.parse(query)?;
+            let prepare = started.elapsed().as_secs_f64();
+            let out = match &request {
+                QueryRequest::Instant { ts, .. } => {
+                    state2
+                        .engine
+                        .instant_query_expr(state2.queryable.as_ref(), &expr, *ts)
+                }
+                QueryRequest::Range {
+                    start, end, step, ..
+                } => state2.engine.range_query_expr(
+                    state2.queryable.as_ref(),
+                    &expr,
+                    *start,
+                    *end,
+                    *step,
+                ),
+            }?;
+            Ok::<_, QueryError>((
+                out,
+                prepare,
+                started.elapsed().as_secs_f64() - prepare,
+                request,
+            ))
+        })
+        .await
+        .unwrap_or_else(|e| Err(QueryError::internal(e.to_string())));
+        self.running.add(-1.0);
+        let (out, prepare, eval, request) = timed?;
+        self.durations.with(&["queue_time"]).observe(queue_time);
+        self.durations.with(&["prepare_time"]).observe(prepare);
+        self.durations.with(&["inner_eval"]).observe(eval);
+        self.durations.with(&["result_sort"]).observe(0.0);
+        self.log_query(&state, &request, path, queue_time, prepare, eval);
+        Ok(out)
+    }
+
+    /// Appends the query to `global.query_log_file` as Prometheus's JSON line; the file is
+    /// reopened when a reload changes its name.
+    fn log_query(
+        &self,
+        state: &WebState,
+        request: &QueryRequest,
+        path: &str,
+        queue: f64,
+        prepare: f64,
+        eval: f64,
+    ) {
+        use std::io::Write as _;
+        let Some(file_name) = state
+            .runtime
+            .read()
+            .expect("runtime config lock")
+            .query_log_file
+            .clone()
+        else {
+            return;
+        };
+        let mut log = self.log.lock().expect("query log lock");
+        if log.as_ref().is_none_or(|(p, _)| *p != file_name) {
+            match std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&file_name)
+            {
+                Ok(f) => *log = Some((file_name.clone(), f)),
+                Err(e) => {
+                    tracing::error!(file = %file_name.display(), err = %e, "Cannot open query log");
+                    return;
+                }
+            }
+        }
+        let rfc3339 = |ms: i64| {
+            chrono::DateTime::from_timestamp_millis(ms)
+                .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+                .unwrap_or_default()
+        };
+        let (query, start, end, step) = match request {
+            QueryRequest::Instant { query, ts } => (query, *ts, *ts, 0),
+            QueryRequest::Range {
+                query,
+                start,
+                end,
+                step,
+            } => (query, *start, *end, *step / 1000),
+        };
+        let line = serde_json::json!({
+            "httpRequest": {"clientIP": "", "method": "GET", "path": path},
+            "params": {"end": rfc3339(end), "query": query, "start": rfc3339(start), "step": step},
+            "stats": {"timings": {
+                "evalTotalTime": prepare + eval,
+                "resultSortTime": 0.0,
+                "queryPreparationTime": prepare,
+                "innerEvalTime": eval,
+                "execQueueTime": queue,
+                "execTotalTime": queue + prepare + eval,
+            }},
+            "ts": rfc3339(now_millis()),
+        });
+        if let Some((_, f)) = log.as_mut() {
+            if let Err(e) = writeln!(f, "{line}") {
+                tracing::error!(err = %e, "Writing the query log failed");
+            }
+        }
+    }
+}
+
+async fn instant(
+    State(s): State<Arc<WebState>>,
+    axum::Extension(service): axum::Extension<Arc<QueryService>>,
+    RawQuery(q): RawQuery,
+    body: Bytes,
+) -> Response {
     let p = Params::parse(q.as_deref().unwrap_or(""), &body);
     let query = p.get("query").unwrap_or("").to_string();
     let ts = match p.time_or("time", now_millis()) {
         Ok(t) => t,
         Err(e) => return error(ErrorType::BadData, e),
     };
-    let state = s.clone();
-    let result = tokio::task::spawn_blocking(move || {
-        state
-            .engine
-            .instant_query_with_warnings(state.queryable.as_ref(), &query, ts)
-    })
-    .await;
-    respond(result.unwrap_or_else(|e| Err(QueryError::internal(e.to_string()))))
+    respond(
+        service
+            .run(s, QueryRequest::Instant { query, ts }, "/api/v1/query")
+            .await,
+    )
 }
 
-async fn range(State(s): State<Arc<WebState>>, RawQuery(q): RawQuery, body: Bytes) -> Response {
+async fn range(
+    State(s): State<Arc<WebState>>,
+    axum::Extension(service): axum::Extension<Arc<QueryService>>,
+    RawQuery(q): RawQuery,
+    body: Bytes,
+) -> Response {
     let p = Params::parse(q.as_deref().unwrap_or(""), &body);
     let query = p.get("query").unwrap_or("").to_string();
     let start = match p.get("start").map(crate::params::parse_time) {
@@ -107,14 +295,20 @@ async fn range(State(s): State<Arc<WebState>>, RawQuery(q): RawQuery, body: Byte
             "exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)",
         );
     }
-    let state = s.clone();
-    let result = tokio::task::spawn_blocking(move || {
-        state
-            .engine
-            .range_query_with_warnings(state.queryable.as_ref(), &query, start, end, step)
-    })
-    .await;
-    respond(result.unwrap_or_else(|e| Err(QueryError::internal(e.to_string()))))
+    respond(
+        service
+            .run(
+                s,
+                QueryRequest::Range {
+                    query,
+                    start,
+                    end,
+                    step,
+                },
+                "/api/v1/query_range",
+            )
+            .await,
+    )
 }
 
 /// A step as Prometheus accepts it: float seconds or a duration (`15s`), in milliseconds.
