@@ -657,3 +657,31 @@ fn queries_are_logged_and_timed() {
         metrics.contains("prometheus_engine_query_duration_seconds_count{slice=\"queue_time\"} 2")
     );
 }
+
+#[test]
+fn lookback_delta_and_timeout_parameters() {
+    let ember = start_ember(
+        Some("scrape_configs: []\n"),
+        &["--web.enable-remote-write-receiver"],
+    );
+    let t = 1_700_000_000_000;
+    let (status, _) = http_post(
+        &format!("{}/api/v1/write", ember.base),
+        &[("Content-Encoding", "snappy")],
+        &write_request(&["lb".to_string()], t, 7.0),
+    )
+    .unwrap();
+    assert_eq!(status, 204);
+    let at = t / 1000 + 400;
+    let (_, body) = ember.get(&format!("/api/v1/query?query=lb&time={at}"));
+    assert!(
+        body.contains("\"result\":[]"),
+        "beyond the 5m lookback: {body}"
+    );
+    let (_, body) = ember.get(&format!(
+        "/api/v1/query?query=lb&time={at}&lookback_delta=10m"
+    ));
+    assert!(body.contains("\"7\""), "within a 10m lookback: {body}");
+    let (status, body) = ember.get(&format!("/api/v1/query?query=lb&time={at}&timeout=xyz"));
+    assert_eq!(status, 400, "{body}");
+}

@@ -47,6 +47,11 @@ impl Engine {
         Engine { opts }
     }
 
+    /// The settings.
+    pub fn options(&self) -> &EngineOptions {
+        &self.opts
+    }
+
     /// Evaluates `query` at `ts_ms`.
     pub fn instant_query(
         &self,

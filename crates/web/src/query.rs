@@ -29,6 +29,38 @@ pub(crate) fn routes(
         .layer(axum::Extension(service))
 }
 
+/// The engine for one request: the server's, with the request's `timeout` (never above
+/// the server's) and `lookback_delta` applied, as Prometheus's API does.
+fn request_engine(
+    base: &ember_promql::Engine,
+    p: &Params,
+) -> Result<ember_promql::Engine, Response> {
+    let mut opts = base.options().clone();
+    if let Some(t) = p.get("timeout").filter(|t| !t.is_empty()) {
+        let ms = parse_step(t).map_err(|e| {
+            error(
+                ErrorType::BadData,
+                format!("invalid parameter \"timeout\": {e}"),
+            )
+        })?;
+        opts.timeout = opts
+            .timeout
+            .min(std::time::Duration::from_millis(ms.max(0) as u64));
+    }
+    if let Some(l) = p.get("lookback_delta").filter(|l| !l.is_empty()) {
+        let ms = parse_step(l).map_err(|e| {
+            error(
+                ErrorType::BadData,
+                format!("invalid parameter \"lookback_delta\": {e}"),
+            )
+        })?;
+        if ms > 0 {
+            opts.lookback_delta = std::time::Duration::from_millis(ms as u64);
+        }
+    }
+    Ok(ember_promql::Engine::new(opts))
+}
+
 /// What to evaluate.
 enum QueryRequest {
     Instant {
@@ -79,6 +111,7 @@ impl QueryService {
     async fn run(
         &self,
         state: Arc<WebState>,
+        engine: ember_promql::Engine,
         request: QueryRequest,
         path: &'static str,
     ) -> Result<QueryOutput, QueryError> {
@@ -98,23 +131,15 @@ impl QueryService {
             let query = match &request {
                 QueryRequest::Instant { query, .. } | QueryRequest::Range { query, .. } => query,
             };
-            let expr = state2.engine.parse(query)?;
+            let expr = engine.parse(query)?;
             let prepare = started.elapsed().as_secs_f64();
             let out = match &request {
                 QueryRequest::Instant { ts, .. } => {
-                    state2
-                        .engine
-                        .instant_query_expr(state2.queryable.as_ref(), &expr, *ts)
+                    engine.instant_query_expr(state2.queryable.as_ref(), &expr, *ts)
                 }
                 QueryRequest::Range {
                     start, end, step, ..
-                } => state2.engine.range_query_expr(
-                    state2.queryable.as_ref(),
-                    &expr,
-                    *start,
-                    *end,
-                    *step,
-                ),
+                } => engine.range_query_expr(state2.queryable.as_ref(), &expr, *start, *end, *step),
             }?;
             Ok::<_, QueryError>((
                 out,
@@ -217,9 +242,18 @@ async fn instant(
         Ok(t) => t,
         Err(e) => return error(ErrorType::BadData, e),
     };
+    let engine = match request_engine(&s.engine, &p) {
+        Ok(e) => e,
+        Err(r) => return r,
+    };
     respond(
         service
-            .run(s, QueryRequest::Instant { query, ts }, "/api/v1/query")
+            .run(
+                s,
+                engine,
+                QueryRequest::Instant { query, ts },
+                "/api/v1/query",
+            )
             .await,
     )
 }
@@ -295,10 +329,15 @@ async fn range(
             "exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)",
         );
     }
+    let engine = match request_engine(&s.engine, &p) {
+        Ok(e) => e,
+        Err(r) => return r,
+    };
     respond(
         service
             .run(
                 s,
+                engine,
                 QueryRequest::Range {
                     query,
                     start,
