@@ -150,6 +150,9 @@ impl Db {
             .spawn(move || compactor(weak, wake))
             .map_err(io)?;
         crate::metrics::register_gauges(registry, &db);
+        if replay.repaired.is_some() {
+            db.0.stats.wal_corruptions.inc();
+        }
         let _ = db.0.compact_signal.try_send(());
         Ok((db, replay))
     }
@@ -212,12 +215,16 @@ impl Db {
                     }
                 }
             }
-            inner.head.truncate(maxt).map_err(|e| TsdbError::Io {
-                path: inner.dir.join("wal"),
-                source: e,
+            inner.head.truncate(maxt).map_err(|e| {
+                inner.stats.wal_truncations_failed.inc();
+                TsdbError::Io {
+                    path: inner.dir.join("wal"),
+                    source: e,
+                }
             })?;
             inner.stats.head_truncations.inc();
             inner.stats.checkpoint_creations.inc();
+            inner.stats.wal_truncations.inc();
         }
         self.compact_blocks()?;
         self.apply_retention()

@@ -19,6 +19,12 @@ pub struct DbStats {
     pub head_truncations: Counter,
     /// WAL checkpoints written.
     pub checkpoint_creations: Counter,
+    /// WAL truncations (checkpoint plus deletion of old segments) completed.
+    pub wal_truncations: Counter,
+    /// Head and WAL truncations that failed.
+    pub wal_truncations_failed: Counter,
+    /// Corrupt WAL tails repaired at start-up.
+    pub wal_corruptions: Counter,
     /// Bytes of each chunk on its first compaction.
     pub(crate) chunk_size_bytes: Histogram,
     /// Samples of each chunk on its first compaction.
@@ -46,6 +52,9 @@ impl DbStats {
             ),
             head_truncations: registry.counter("prometheus_tsdb_head_truncations_total", "Total number of head truncations attempted."),
             checkpoint_creations: registry.counter("prometheus_tsdb_checkpoint_creations_total", "Total number of checkpoint creations attempted."),
+            wal_truncations: registry.counter("prometheus_tsdb_wal_truncations_total", "Total number of write log truncations attempted."),
+            wal_truncations_failed: registry.counter("prometheus_tsdb_wal_truncations_failed_total", "Total number of write log truncations that failed."),
+            wal_corruptions: registry.counter("prometheus_tsdb_wal_corruptions_total", "Total number of WAL corruptions."),
             chunk_size_bytes: registry.histogram(
                 "prometheus_tsdb_compaction_chunk_size_bytes",
                 "Final size of chunks on their first compaction",
@@ -115,6 +124,23 @@ pub(crate) fn register_gauges(registry: &Registry, db: &Db) {
         "prometheus_tsdb_wal_storage_size_bytes",
         "Size of the write log directory.",
         |d| d.head().wal_size() as f64,
+    );
+    gauge(
+        "prometheus_tsdb_wal_segment_current",
+        "Write log segment index that TSDB is currently writing to.",
+        |d| d.head().wal_segment_current().map_or(f64::NAN, f64::from),
+    );
+    let weak = db.downgrade();
+    registry.collector(
+        "prometheus_tsdb_wal_writes_failed_total",
+        "Total number of write log writes that failed.",
+        Kind::Counter,
+        move || {
+            vec![(
+                Vec::new(),
+                weak.upgrade().map_or(0, |d| d.head().wal_writes_failed()) as f64,
+            )]
+        },
     );
     let weak = db.downgrade();
     registry.collector(

@@ -99,6 +99,7 @@ pub(crate) struct HeadInner {
     commit_lock: RwLock<()>,
     samples_appended: AtomicU64,
     out_of_order_samples: AtomicU64,
+    wal_writes_failed: AtomicU64,
     /// See [`HeadOptions::min_valid_time`]; raised when the head is truncated.
     min_valid_time: AtomicI64,
     wal: Option<Mutex<WalWriter>>,
@@ -301,6 +302,7 @@ impl Head {
             commit_lock: RwLock::new(()),
             samples_appended: AtomicU64::new(0),
             out_of_order_samples: AtomicU64::new(0),
+            wal_writes_failed: AtomicU64::new(0),
             wal: None,
             disk,
         }))
@@ -432,6 +434,19 @@ impl Head {
     /// Cardinality figures, each list cut at the `limit` largest entries.
     pub fn postings_stats(&self, limit: usize) -> PostingsStats {
         self.0.postings.read().expect("postings lock").stats(limit)
+    }
+
+    /// WAL writes that failed since start (their commits were refused).
+    pub fn wal_writes_failed(&self) -> u64 {
+        self.0.wal_writes_failed.load(Ordering::Relaxed)
+    }
+
+    /// The WAL segment being written, if the head has a WAL.
+    pub fn wal_segment_current(&self) -> Option<u32> {
+        self.0
+            .wal
+            .as_ref()
+            .map(|w| w.lock().expect("wal lock").wal.current_segment())
     }
 
     /// Samples refused as out of order since start.
@@ -751,8 +766,10 @@ impl Appender for HeadAppender {
         let head = &self.head;
         let mut wal = head.wal.as_ref().map(|w| w.lock().expect("wal lock"));
         if let Some(w) = wal.as_deref_mut() {
-            head.log(w, &self.samples)
-                .map_err(|e| AppendError::Storage(format!("write to WAL: {e}")))?;
+            head.log(w, &self.samples).map_err(|e| {
+                head.wal_writes_failed.fetch_add(1, Ordering::Relaxed);
+                AppendError::Storage(format!("write to WAL: {e}"))
+            })?;
         }
         let _apply = head.commit_lock.write().expect("commit lock");
         let applied = self
