@@ -1,6 +1,6 @@
 //! The scrape subsystem's self-metrics, under Prometheus's names.
 
-use ember_selfmetrics::{Counter, CounterVec, GaugeVec, Registry};
+use ember_selfmetrics::{Counter, CounterVec, GaugeVec, Registry, SummaryVec};
 
 /// Counters and gauges updated by pools and loops.
 #[derive(Clone)]
@@ -17,6 +17,7 @@ pub(crate) struct ScrapeMetrics {
     pub(crate) pool_reloads_failed: Counter,
     pub(crate) sd_discovered_targets: GaugeVec,
     pub(crate) sd_file_read_errors: Counter,
+    pub(crate) interval_length: SummaryVec,
 }
 
 impl ScrapeMetrics {
@@ -69,6 +70,12 @@ impl ScrapeMetrics {
                 "prometheus_sd_discovered_targets",
                 "Current number of discovered targets.",
                 &["config", "name"],
+            ),
+            interval_length: registry.summary_vec(
+                "prometheus_target_interval_length_seconds",
+                "Actual intervals between scrapes.",
+                &["interval"],
+                &[0.01, 0.05, 0.5, 0.9, 0.99],
             ),
             sd_file_read_errors: registry.counter(
                 "prometheus_sd_file_read_errors_total",

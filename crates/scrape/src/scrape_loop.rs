@@ -93,6 +93,7 @@ pub(crate) fn spawn(
     let mode = Arc::new(Mutex::new(StopMode::Quiet));
     let forced_error = Arc::new(Mutex::new(None));
     let scrape_loop = ScrapeLoop {
+        last_start: None,
         target,
         settings,
         storage,
@@ -110,6 +111,8 @@ pub(crate) fn spawn(
 }
 
 struct ScrapeLoop {
+    /// When the previous scrape started, for `prometheus_target_interval_length_seconds`.
+    last_start: Option<Instant>,
     target: Arc<Target>,
     settings: Arc<LoopSettings>,
     storage: Arc<dyn Appendable>,
@@ -163,6 +166,13 @@ impl ScrapeLoop {
     async fn scrape_and_report(&mut self) {
         let start_ms = now_millis();
         let started = Instant::now();
+        if let Some(previous) = self.last_start.replace(started) {
+            let interval = ember_config::format_duration(self.settings.interval);
+            self.metrics
+                .interval_length
+                .with(&[&interval])
+                .observe(started.duration_since(previous).as_secs_f64());
+        }
         let forced = self.forced_error.lock().expect("forced error lock").clone();
         let fetched = match forced {
             Some(e) => Err(FetchError::Other(e)),

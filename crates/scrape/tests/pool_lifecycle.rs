@@ -42,6 +42,13 @@ async fn target_limit_and_end_of_target_staleness() {
             .unwrap_or_default()
     };
     assert!(!vanish_has("a").is_empty());
+    // A second scrape gives an interval to report.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let metrics = storage.registry.render();
+    assert!(
+        metrics.contains("prometheus_target_interval_length_seconds_count{interval=\"1s\"}"),
+        "{metrics}"
+    );
 
     // Drop the job: its loop ends and writes staleness markers.
     let config =

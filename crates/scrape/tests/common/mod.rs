@@ -16,6 +16,8 @@ pub fn init_tls() {
 /// The real storage: a TSDB head logging to a WAL in a temporary directory.
 pub struct Storage {
     head: Head,
+    /// The registry the manager's metrics are on.
+    pub registry: Registry,
     _dir: tempfile::TempDir,
 }
 
@@ -40,8 +42,12 @@ pub async fn start_manager(yaml: &str) -> (Arc<ScrapeManager>, Storage) {
         ember_wal::WalOptions::default(),
     )
     .unwrap();
-    let storage = Storage { head, _dir: dir };
-    let manager = ScrapeManager::new(Arc::new(storage.head.clone()), &Registry::new());
+    let storage = Storage {
+        head,
+        registry: Registry::new(),
+        _dir: dir,
+    };
+    let manager = ScrapeManager::new(Arc::new(storage.head.clone()), &storage.registry);
     let config = ember_config::load_str(yaml, "test.yml").expect("valid test config");
     manager.apply_config(&config).await.expect("apply config");
     (manager, storage)
