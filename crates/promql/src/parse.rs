@@ -82,10 +82,36 @@ fn restore_byte_escapes(expr: &mut Expr) -> Result<(), ParseError> {
     result
 }
 
+/// A label name no series has, standing in while a selector of empty-matching matchers
+/// is parsed.
+const PLACEHOLDER: &str = "__ember_selector_placeholder__";
+
 /// Parses a series selector such as `up{job=~"node|api"}` into matchers, like Prometheus's
 /// `ParseMetricSelector` (used by `match[]` parameters and `/federate`).
 pub fn parse_series_selector(input: &str) -> Result<Vec<Matcher>, ParseError> {
-    let expr = parser::parse(input).map_err(parse_error)?;
+    let expr = match parser::parse(input) {
+        Ok(expr) => expr,
+        // Unlike a query, a `match[]` selector may consist of matchers that all match the
+        // empty string (`{job=~".*"}`, as federation configs use). The parser refuses those,
+        // so parse it with a placeholder matcher that is dropped again.
+        Err(e)
+            if e.contains("at least one non-empty matcher")
+                && input.trim_start().starts_with('{') =>
+        {
+            let open = input.find('{').expect("checked above") + 1;
+            let with_placeholder =
+                format!("{}{PLACEHOLDER}=\"1\",{}", &input[..open], &input[open..]);
+            let mut expr = parser::parse(&with_placeholder).map_err(|_| parse_error(&e))?;
+            if let parser::Expr::VectorSelector(vs) = &mut expr {
+                vs.matchers.matchers.retain(|m| m.name != PLACEHOLDER);
+                if vs.matchers.matchers.is_empty() {
+                    return Err(parse_error(&e));
+                }
+            }
+            expr
+        }
+        Err(e) => return Err(parse_error(e)),
+    };
     let parser::Expr::VectorSelector(vs) = expr else {
         return Err(parse_error(format!(
             "expected vector selector, got {input:?}"
@@ -306,6 +332,9 @@ mod tests {
         assert!(parse_series_selector(r#"{a="b" or c="d"}"#).is_err());
         assert!(parse_series_selector("rate(x[5m])").is_err());
         assert!(parse_series_selector("{}").is_err());
+        let all = parse_series_selector(r#"{job=~".*"}"#).expect("federation-style selector");
+        assert_eq!(all.len(), 1);
+        assert!(all[0].matches("") && all[0].matches("node"));
         let dot = parse_series_selector(r#"{job=~"a.b"}"#).unwrap();
         assert!(dot[0].matches("a\nb"), "Prometheus 3: dot matches newline");
     }
