@@ -266,35 +266,9 @@ async fn range(
 ) -> Response {
     let p = Params::parse(q.as_deref().unwrap_or(""), &body);
     let query = p.get("query").unwrap_or("").to_string();
-    let start = match p.get("start").map(crate::params::parse_time) {
-        Some(Ok(t)) => t,
-        Some(Err(e)) => {
-            return error(
-                ErrorType::BadData,
-                format!("invalid parameter \"start\": {e}"),
-            );
-        }
-        None => {
-            return error(
-                ErrorType::BadData,
-                "invalid parameter \"start\": cannot parse \"\" to a valid timestamp",
-            );
-        }
-    };
-    let end = match p.get("end").map(crate::params::parse_time) {
-        Some(Ok(t)) => t,
-        Some(Err(e)) => {
-            return error(
-                ErrorType::BadData,
-                format!("invalid parameter \"end\": {e}"),
-            );
-        }
-        None => {
-            return error(
-                ErrorType::BadData,
-                "invalid parameter \"end\": cannot parse \"\" to a valid timestamp",
-            );
-        }
+    let (start, end) = match (required_time(&p, "start"), required_time(&p, "end")) {
+        (Ok(start), Ok(end)) => (start, end),
+        (Err(r), _) | (_, Err(r)) => return r,
     };
     if end < start {
         return error(
@@ -348,6 +322,16 @@ async fn range(
             )
             .await,
     )
+}
+
+/// A time parameter a range query cannot do without.
+fn required_time(p: &Params, key: &str) -> Result<i64, Response> {
+    crate::params::parse_time(p.get(key).unwrap_or("")).map_err(|e| {
+        error(
+            ErrorType::BadData,
+            format!("invalid parameter \"{key}\": {e}"),
+        )
+    })
 }
 
 /// A step as Prometheus accepts it: float seconds or a duration (`15s`), in milliseconds.
