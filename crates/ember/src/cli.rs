@@ -87,6 +87,17 @@ pub(crate) struct ServerFlags {
     /// Maximum number of bytes of storage blocks to retain (e.g. 5GB); 0 disables.
     #[arg(long = "storage.tsdb.retention.size")]
     pub(crate) retention_size: Option<String>,
+    /// Range of the blocks cut from the head (hidden in Prometheus too; Thanos sets it).
+    #[arg(
+        long = "storage.tsdb.min-block-duration",
+        default_value = "2h",
+        hide = true
+    )]
+    pub(crate) min_block_duration: String,
+    /// Largest block compaction builds (default: 10% of the retention, at most 31d); set
+    /// equal to the min block duration to disable compaction, as a Thanos sidecar needs.
+    #[arg(long = "storage.tsdb.max-block-duration", hide = true)]
+    pub(crate) max_block_duration: Option<String>,
     /// Address to listen on for the UI, API and telemetry.
     #[arg(long = "web.listen-address", default_value = "127.0.0.1:9090")]
     pub(crate) listen_address: String,
@@ -134,6 +145,14 @@ impl ServerFlags {
             ("storage.tsdb.path", self.storage_path.clone()),
             ("storage.tsdb.retention.time", opt(&self.retention_time)),
             ("storage.tsdb.retention.size", opt(&self.retention_size)),
+            (
+                "storage.tsdb.min-block-duration",
+                self.min_block_duration.clone(),
+            ),
+            (
+                "storage.tsdb.max-block-duration",
+                opt(&self.max_block_duration),
+            ),
             ("web.listen-address", self.listen_address.clone()),
             ("web.external-url", self.external_url.clone()),
             ("web.route-prefix", opt(&self.route_prefix)),

@@ -243,9 +243,19 @@ fn open_db(
     let dir = std::path::Path::new(&flags.storage_path);
     tracing::info!("Replaying WAL, this may take a while");
     let started = std::time::Instant::now();
+    let block_range = ember_config::parse_duration(&flags.min_block_duration)
+        .context("--storage.tsdb.min-block-duration")?;
+    let max_block = flags
+        .max_block_duration
+        .as_deref()
+        .map(ember_config::parse_duration)
+        .transpose()
+        .context("--storage.tsdb.max-block-duration")?;
     let options = ember_tsdb::DbOptions {
         retention_ms,
         retention_bytes,
+        block_range_ms: block_range.as_millis() as i64,
+        max_block_duration_ms: max_block.map(|d| d.as_millis() as i64),
         ..Default::default()
     };
     let (db, stats) = ember_tsdb::Db::open(dir, options, registry)

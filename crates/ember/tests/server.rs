@@ -244,7 +244,19 @@ fn reload_applies_good_configs_and_refuses_bad_ones() {
 
 #[test]
 fn lifecycle_endpoints_need_the_flag() {
-    let ember = start_ember(Some("scrape_configs: []\n"), &[]);
+    // Also: the block-duration flags a Thanos sidecar setup passes are accepted and shown.
+    let ember = start_ember(
+        Some("scrape_configs: []\n"),
+        &[
+            "--storage.tsdb.min-block-duration=2h",
+            "--storage.tsdb.max-block-duration=2h",
+        ],
+    );
+    let (_, flags) = ember.get("/api/v1/status/flags");
+    assert!(
+        flags.contains("\"storage.tsdb.max-block-duration\":\"2h\""),
+        "{flags}"
+    );
     let (status, _) = http_post(&format!("{}/-/reload", ember.base), &[], b"").unwrap();
     assert_eq!(status, 403);
 }

@@ -33,6 +33,10 @@ pub struct DbOptions {
     pub retention_bytes: u64,
     /// The head's chunk range and the level-1 block range (2h).
     pub block_range_ms: i64,
+    /// The largest block compaction builds; `None` for a tenth of the retention, at most
+    /// 31 days. Equal to `block_range_ms`, blocks are never merged (as a Thanos sidecar
+    /// needs).
+    pub max_block_duration_ms: Option<i64>,
     /// WAL settings.
     pub wal: ember_wal::WalOptions,
 }
@@ -43,6 +47,7 @@ impl Default for DbOptions {
             retention_ms: 15 * 24 * 3600 * 1000,
             retention_bytes: 0,
             block_range_ms: 2 * 3600 * 1000,
+            max_block_duration_ms: None,
             wal: Default::default(),
         }
     }
@@ -264,9 +269,11 @@ impl Db {
     /// The largest block compaction builds: a tenth of the retention, at most 31 days.
     fn max_block_duration(&self) -> i64 {
         let month = 31 * 24 * 3600 * 1000;
-        match self.0.options.retention_ms {
-            0 => month,
-            r => (r / 10).clamp(self.0.options.block_range_ms, month),
+        let options = &self.0.options;
+        match (options.max_block_duration_ms, options.retention_ms) {
+            (Some(max), _) => max.max(options.block_range_ms),
+            (None, 0) => month,
+            (None, r) => (r / 10).clamp(options.block_range_ms, month),
         }
     }
 

@@ -616,3 +616,21 @@ fn an_unreadable_block_is_quarantined_and_the_rest_served() {
         .count();
     assert_eq!(quarantined, 1);
 }
+
+#[test]
+fn max_block_duration_equal_to_the_block_range_disables_merging() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = DbOptions {
+        retention_ms: 0,
+        max_block_duration_ms: Some(2 * HOUR),
+        ..Default::default()
+    };
+    let db = open(dir.path(), options);
+    fill(&db, 0, 20);
+    db.compact().unwrap();
+    let blocks = db.blocks();
+    assert!(blocks.len() >= 8, "{} blocks", blocks.len());
+    assert!(blocks.iter().all(
+        |b| b.meta().compaction.level == 1 && b.meta().max_time - b.meta().min_time == 2 * HOUR
+    ));
+}
