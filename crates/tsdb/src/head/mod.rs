@@ -51,14 +51,15 @@ impl Default for HeadOptions {
 /// Series lookup tables, split in stripes.
 struct SeriesStripes {
     by_ref: Vec<RwLock<HashMap<u64, Arc<MemSeries>>>>,
-    by_labels: Vec<RwLock<HashMap<Labels, u64>>>,
+    /// Labels hash → refs with that hash. The labels themselves live once, in the series.
+    by_hash: Vec<RwLock<HashMap<u64, Vec<u64>>>>,
 }
 
 impl SeriesStripes {
     fn new() -> Self {
         SeriesStripes {
             by_ref: (0..STRIPES).map(|_| RwLock::default()).collect(),
-            by_labels: (0..STRIPES).map(|_| RwLock::default()).collect(),
+            by_hash: (0..STRIPES).map(|_| RwLock::default()).collect(),
         }
     }
 
@@ -70,11 +71,32 @@ impl SeriesStripes {
             .cloned()
     }
 
-    fn label_stripe(labels: &Labels) -> usize {
+    fn labels_hash(labels: &Labels) -> u64 {
         use std::hash::{Hash, Hasher};
         let mut h = std::collections::hash_map::DefaultHasher::new();
         labels.hash(&mut h);
-        h.finish() as usize % STRIPES
+        h.finish()
+    }
+
+    /// The series with exactly `labels` among `refs`.
+    fn find(&self, refs: Option<&Vec<u64>>, labels: &Labels) -> Option<Arc<MemSeries>> {
+        refs?
+            .iter()
+            .filter_map(|&r| self.get(r))
+            .find(|s| &s.labels == labels)
+    }
+
+    /// Forgets that series `series_ref` has labels hashing to `hash`.
+    fn remove_hash(&self, hash: u64, series_ref: u64) {
+        let mut by_hash = self.by_hash[hash as usize % STRIPES]
+            .write()
+            .expect("labels stripe");
+        if let Some(refs) = by_hash.get_mut(&hash) {
+            refs.retain(|&r| r != series_ref);
+            if refs.is_empty() {
+                by_hash.remove(&hash);
+            }
+        }
     }
 }
 
@@ -125,19 +147,19 @@ impl HeadInner {
     /// Returns the series for `labels`, creating it when missing; `series_ref` is the ref
     /// to give a new series (0 = next free one).
     fn get_or_create(&self, labels: &Labels, series_ref: u64, logged: bool) -> Arc<MemSeries> {
-        let stripe = SeriesStripes::label_stripe(labels);
-        if let Some(s) = self.series.by_labels[stripe]
-            .read()
-            .expect("labels stripe")
-            .get(labels)
-            .and_then(|&r| self.get(r))
-        {
+        let hash = SeriesStripes::labels_hash(labels);
+        let stripe = hash as usize % STRIPES;
+        if let Some(s) = self.series.find(
+            self.series.by_hash[stripe]
+                .read()
+                .expect("labels stripe")
+                .get(&hash),
+            labels,
+        ) {
             return s;
         }
-        let mut by_labels = self.series.by_labels[stripe]
-            .write()
-            .expect("labels stripe");
-        if let Some(s) = by_labels.get(labels).and_then(|&r| self.get(r)) {
+        let mut by_hash = self.series.by_hash[stripe].write().expect("labels stripe");
+        if let Some(s) = self.series.find(by_hash.get(&hash), labels) {
             return s;
         }
         let r = if series_ref == 0 {
@@ -153,7 +175,7 @@ impl HeadInner {
             .expect("series stripe")
             .insert(r, s.clone());
         self.num_series.fetch_add(1, Ordering::Relaxed);
-        by_labels.insert(labels.clone(), r);
+        by_hash.entry(hash).or_default().push(r);
         s
     }
 
@@ -528,6 +550,7 @@ impl Head {
         let inner = &self.0;
         inner.min_valid_time.fetch_max(mint, Ordering::Relaxed);
         let mut new_min = i64::MAX;
+        let mut gone: Vec<Arc<MemSeries>> = Vec::new();
         {
             let _apply = inner.commit_lock.write().expect("commit lock");
             for stripe in &inner.series.by_ref {
@@ -543,27 +566,28 @@ impl Head {
                         new_min = new_min.min(first);
                     }
                 }
-                for r in removed {
-                    if let Some(s) = stripe.remove(&r) {
-                        inner
-                            .postings
-                            .write()
-                            .expect("postings lock")
-                            .remove(r, &s.labels);
-                        let ls = SeriesStripes::label_stripe(&s.labels);
-                        inner.series.by_labels[ls]
-                            .write()
-                            .expect("labels stripe")
-                            .remove(&s.labels);
-                        inner.num_series.fetch_sub(1, Ordering::Relaxed);
-                    }
-                }
+                gone.extend(removed.into_iter().filter_map(|r| stripe.remove(&r)));
             }
             inner.min_time.store(new_min, Ordering::Relaxed);
             if new_min == i64::MAX {
                 inner.max_time.store(i64::MIN, Ordering::Relaxed);
             }
         }
+        // Index entries go after the series table, each lock taken alone, so this never
+        // nests locks in an order series creation could invert.
+        for s in &gone {
+            inner
+                .series
+                .remove_hash(SeriesStripes::labels_hash(&s.labels), s.series_ref);
+            inner
+                .postings
+                .write()
+                .expect("postings lock")
+                .remove(s.series_ref, &s.labels);
+        }
+        inner
+            .num_series
+            .fetch_sub(gone.len() as u64, Ordering::Relaxed);
         if let Some(disk) = &inner.disk {
             disk.truncate_before(mint).map_err(std::io::Error::other)?;
         }
