@@ -154,13 +154,7 @@ fn remote_write(url: &str, pushed: &[Pushed]) {
     let body = snap::raw::Encoder::new()
         .compress_vec(&request.encode_to_vec())
         .expect("snappy");
-    let headers = [
-        ("Content-Encoding", "snappy"),
-        ("Content-Type", "application/x-protobuf"),
-        ("X-Prometheus-Remote-Write-Version", "0.1.0"),
-    ];
-    let (status, text) = http_post(&format!("{url}/api/v1/write"), &headers, &body).expect("write");
-    assert_eq!(status, 204, "remote write: {text}");
+    ember_testkit::remote_write(url, &body);
 }
 
 /// A block of `pushed`, written by a fresh Prometheus and snapshotted into `into`.

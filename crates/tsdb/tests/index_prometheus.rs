@@ -183,14 +183,7 @@ impl Prometheus {
         let body = snap::raw::Encoder::new()
             .compress_vec(&request.encode_to_vec())
             .expect("snappy");
-        let headers = [
-            ("Content-Encoding", "snappy"),
-            ("Content-Type", "application/x-protobuf"),
-            ("X-Prometheus-Remote-Write-Version", "0.1.0"),
-        ];
-        let (status, text) =
-            http_post(&format!("{}/api/v1/write", self.url), &headers, &body).expect("write");
-        assert_eq!(status, 204, "remote write: {text}");
+        ember_testkit::remote_write(&self.url, &body);
     }
 
     /// Snapshots the head into a block; returns the block's directory.
