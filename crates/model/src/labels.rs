@@ -33,6 +33,14 @@ impl Labels {
         b.build()
     }
 
+    /// A label set from labels already sorted by name, unique, with no empty values
+    /// (checked in debug builds): what a store that keeps sorted sets hands back.
+    pub fn from_sorted(labels: Vec<Label>) -> Self {
+        debug_assert!(labels.windows(2).all(|w| w[0].name < w[1].name));
+        debug_assert!(labels.iter().all(|l| !l.value.is_empty()));
+        Labels(labels)
+    }
+
     /// The value of `name`, if set.
     pub fn get(&self, name: &str) -> Option<&str> {
         self.0

@@ -23,7 +23,7 @@
 //! label-set order, so every postings list is already sorted by labels.
 
 mod encoding;
-mod matchers;
+pub(crate) mod matchers;
 mod postings;
 mod reader;
 mod writer;

@@ -52,7 +52,43 @@ impl Default for HeadOptions {
 struct SeriesStripes {
     by_ref: Vec<RwLock<HashMap<u64, Arc<MemSeries>>>>,
     /// Labels hash → refs with that hash. The labels themselves live once, in the series.
-    by_hash: Vec<RwLock<HashMap<u64, Vec<u64>>>>,
+    by_hash: Vec<RwLock<HashMap<u64, HashRefs>>>,
+}
+
+/// The refs of series whose labels share a hash: almost always one, kept inline.
+enum HashRefs {
+    One(u64),
+    Many(Vec<u64>),
+}
+
+impl HashRefs {
+    fn as_slice(&self) -> &[u64] {
+        match self {
+            HashRefs::One(r) => std::slice::from_ref(r),
+            HashRefs::Many(refs) => refs,
+        }
+    }
+
+    fn push(&mut self, r: u64) {
+        match self {
+            HashRefs::One(first) => *self = HashRefs::Many(vec![*first, r]),
+            HashRefs::Many(refs) => refs.push(r),
+        }
+    }
+
+    /// Removes `r`; returns whether none is left.
+    fn remove(&mut self, r: u64) -> bool {
+        match self {
+            HashRefs::One(only) => *only == r,
+            HashRefs::Many(refs) => {
+                refs.retain(|&x| x != r);
+                if let [last] = refs.as_slice() {
+                    *self = HashRefs::One(*last);
+                }
+                false
+            }
+        }
+    }
 }
 
 impl SeriesStripes {
@@ -79,11 +115,18 @@ impl SeriesStripes {
     }
 
     /// The series with exactly `labels` among `refs`.
-    fn find(&self, refs: Option<&Vec<u64>>, labels: &Labels) -> Option<Arc<MemSeries>> {
-        refs?
+    fn find(
+        &self,
+        refs: Option<&HashRefs>,
+        labels: &Labels,
+        postings: &RwLock<MemPostings>,
+    ) -> Option<Arc<MemSeries>> {
+        let refs = refs?;
+        let postings = postings.read().expect("postings lock");
+        refs.as_slice()
             .iter()
             .filter_map(|&r| self.get(r))
-            .find(|s| &s.labels == labels)
+            .find(|s| postings.same_labels(&s.labels, labels))
     }
 
     /// Forgets that series `series_ref` has labels hashing to `hash`.
@@ -91,11 +134,11 @@ impl SeriesStripes {
         let mut by_hash = self.by_hash[hash as usize % STRIPES]
             .write()
             .expect("labels stripe");
-        if let Some(refs) = by_hash.get_mut(&hash) {
-            refs.retain(|&r| r != series_ref);
-            if refs.is_empty() {
-                by_hash.remove(&hash);
-            }
+        if by_hash
+            .get_mut(&hash)
+            .is_some_and(|refs| refs.remove(series_ref))
+        {
+            by_hash.remove(&hash);
         }
     }
 }
@@ -155,11 +198,12 @@ impl HeadInner {
                 .expect("labels stripe")
                 .get(&hash),
             labels,
+            &self.postings,
         ) {
             return s;
         }
         let mut by_hash = self.series.by_hash[stripe].write().expect("labels stripe");
-        if let Some(s) = self.series.find(by_hash.get(&hash), labels) {
+        if let Some(s) = self.series.find(by_hash.get(&hash), labels, &self.postings) {
             return s;
         }
         let r = if series_ref == 0 {
@@ -168,14 +212,17 @@ impl HeadInner {
             series_ref
         };
         self.next_ref.fetch_max(r + 1, Ordering::Relaxed);
-        let s = Arc::new(MemSeries::new(r, labels.clone(), logged));
-        self.postings.write().expect("postings lock").add(r, labels);
+        let ids = self.postings.write().expect("postings lock").add(r, labels);
+        let s = Arc::new(MemSeries::new(r, ids, logged));
         self.series.by_ref[r as usize % STRIPES]
             .write()
             .expect("series stripe")
             .insert(r, s.clone());
         self.num_series.fetch_add(1, Ordering::Relaxed);
-        by_hash.entry(hash).or_default().push(r);
+        by_hash
+            .entry(hash)
+            .and_modify(|refs| refs.push(r))
+            .or_insert(HashRefs::One(r));
         s
     }
 
@@ -216,8 +263,9 @@ impl HeadInner {
             .filter(|s| !s.logged.swap(true, Ordering::Relaxed))
             .collect();
         if !unlogged.is_empty() {
+            let labels = self.labels_of(unlogged.iter().copied());
             record::encode_series(
-                unlogged.iter().map(|s| (s.series_ref, &s.labels)),
+                unlogged.iter().zip(&labels).map(|(s, l)| (s.series_ref, l)),
                 &mut w.series_buf,
             );
         }
@@ -252,18 +300,32 @@ impl HeadInner {
             .read()
             .expect("postings lock")
             .select(matchers);
-        let _consistent = self.commit_lock.read().expect("commit lock");
-        refs.into_iter()
-            .filter_map(|r| self.get(r))
-            .filter_map(|s| {
-                let chunks =
-                    s.data
-                        .lock()
-                        .expect("series lock")
-                        .snapshot(mint, maxt, self.disk.as_ref());
-                (!chunks.is_empty()).then(|| (s.labels.clone(), chunks))
-            })
+        let snapshots: Vec<(Arc<MemSeries>, Vec<ClosedChunk>)> = {
+            let _consistent = self.commit_lock.read().expect("commit lock");
+            refs.into_iter()
+                .filter_map(|r| self.get(r))
+                .filter_map(|s| {
+                    let chunks = s.data.lock().expect("series lock").snapshot(
+                        mint,
+                        maxt,
+                        self.disk.as_ref(),
+                    );
+                    (!chunks.is_empty()).then_some((s, chunks))
+                })
+                .collect()
+        };
+        let labels = self.labels_of(snapshots.iter().map(|(s, _)| s.as_ref()));
+        labels
+            .into_iter()
+            .zip(snapshots)
+            .map(|(l, (_, chunks))| (l, chunks))
             .collect()
+    }
+
+    /// The label sets of `series`, resolved under one lock.
+    fn labels_of<'a>(&self, series: impl Iterator<Item = &'a MemSeries>) -> Vec<Labels> {
+        let postings = self.postings.read().expect("postings lock");
+        series.map(|s| postings.labels(&s.labels)).collect()
     }
 }
 
@@ -576,9 +638,10 @@ impl Head {
         // Index entries go after the series table, each lock taken alone, so this never
         // nests locks in an order series creation could invert.
         for s in &gone {
+            let labels = inner.labels_of(std::iter::once(s.as_ref())).remove(0);
             inner
                 .series
-                .remove_hash(SeriesStripes::labels_hash(&s.labels), s.series_ref);
+                .remove_hash(SeriesStripes::labels_hash(&labels), s.series_ref);
             inner
                 .postings
                 .write()
@@ -737,7 +800,11 @@ impl Appender for HeadAppender {
         t: Timestamp,
         v: f64,
     ) -> Result<SeriesRef, AppendError> {
-        let series = match self.head.get(series_ref).filter(|s| &s.labels == labels) {
+        let known = self.head.get(series_ref).filter(|s| {
+            let postings = self.head.postings.read().expect("postings lock");
+            postings.same_labels(&s.labels, labels)
+        });
+        let series = match known {
             Some(s) => s,
             None => {
                 if labels.is_empty() {

@@ -3,7 +3,8 @@
 use crate::chunkenc::{XorChunk, XorIterator};
 use crate::chunks::MappedChunkRef;
 use crate::head::disk::ChunkDiskMapper;
-use ember_model::{Labels, Timestamp};
+use crate::head::postings::SeriesLabels;
+use ember_model::Timestamp;
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 
@@ -62,7 +63,8 @@ pub(crate) struct SeriesData {
 /// A series in the head.
 pub(crate) struct MemSeries {
     pub(crate) series_ref: u64,
-    pub(crate) labels: Labels,
+    /// Resolved through the head's postings, which own the strings.
+    pub(crate) labels: SeriesLabels,
     pub(crate) data: Mutex<SeriesData>,
     /// Whether its Series record is in the WAL; set under the WAL lock, so the record
     /// always precedes the first Samples record that names the series.
@@ -70,7 +72,7 @@ pub(crate) struct MemSeries {
 }
 
 impl MemSeries {
-    pub(crate) fn new(series_ref: u64, labels: Labels, logged: bool) -> Self {
+    pub(crate) fn new(series_ref: u64, labels: SeriesLabels, logged: bool) -> Self {
         MemSeries {
             series_ref,
             labels,

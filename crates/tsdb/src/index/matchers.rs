@@ -156,8 +156,9 @@ fn rejected_by(m: &Matcher) -> Values<'_> {
 /// A regex simple enough to find its values without running it. Only what the pattern
 /// says literally is recognised; anything else (classes, flags, `\d`, repetitions other
 /// than a final `.*`) is left to the regex.
+/// Shapes describe which non-empty values match: stored label values are never empty.
 #[derive(Debug, PartialEq)]
-enum RegexShape {
+pub(crate) enum RegexShape {
     /// `a|b|c`: exactly these values (empty alternatives dropped: they select no
     /// stored value). Sorted, without duplicates.
     Literals(Vec<String>),
@@ -166,8 +167,12 @@ enum RegexShape {
 }
 
 impl RegexShape {
-    fn of(pattern: &str) -> Option<RegexShape> {
+    pub(crate) fn of(pattern: &str) -> Option<RegexShape> {
         let body = strip_groups(pattern);
+        if body == ".+" {
+            // Every non-empty value.
+            return Some(RegexShape::Prefix(String::new()));
+        }
         let mut alternatives = vec![String::new()];
         let mut chars = body.chars().peekable();
         while let Some(c) = chars.next() {
@@ -285,6 +290,7 @@ mod tests {
             Some(RegexShape::Prefix("fo.o".into()))
         );
         assert_eq!(RegexShape::of(".*"), Some(RegexShape::Prefix("".into())));
+        assert_eq!(RegexShape::of("(.+)"), Some(RegexShape::Prefix("".into())));
         assert_eq!(RegexShape::of("foo.+"), None);
         assert_eq!(RegexShape::of("foo.*.*"), None);
     }
@@ -294,7 +300,16 @@ mod tests {
         let values = [
             "", "a", "b", "c", "foo", "foobar", "fo", "a.b", "x|y", "foo\nbar",
         ];
-        for pattern in ["a|b|c", "(a|c)", "foo.*", r"a\.b|x\|y", ".*", "a||", "fo"] {
+        for pattern in [
+            "a|b|c",
+            "(a|c)",
+            "foo.*",
+            r"a\.b|x\|y",
+            ".*",
+            ".+",
+            "a||",
+            "fo",
+        ] {
             let m = Matcher::new(MatchType::Regex, "l", pattern).unwrap();
             let shape = RegexShape::of(pattern).unwrap();
             for v in values.iter().filter(|v| !v.is_empty()) {
