@@ -107,9 +107,10 @@ impl TargetAppender<'_> {
     }
 
     fn mark_stale(&mut self, app: &mut dyn Appender, prev_iter: u64, iter: u64, ts: Timestamp) {
-        for (series_ref, labels) in self.cache.gone_since(prev_iter, iter) {
-            // Refusals (e.g. a newer sample already stored) are expected and harmless here.
-            let _ = app.append(series_ref, &labels, ts, STALE_NAN);
+        for series_ref in self.cache.gone_since(prev_iter, iter) {
+            // Refusals (e.g. a newer sample already stored) are expected and harmless here,
+            // and a series the storage has dropped needs no marker.
+            let _ = app.append_by_ref(series_ref, ts, STALE_NAN);
         }
     }
 
@@ -149,13 +150,14 @@ impl TargetAppender<'_> {
             };
             let explicit_timestamp = self.options.honor_timestamps && sample.timestamp_ms.is_some();
             let raw = sample.series_id();
+            let mut new_labels = None;
             let entry = match self.cache.get_mut(raw) {
                 Some(e) => e,
                 None => {
-                    let labels = self.resolve_labels(&sample)?;
-                    stats.series_added += usize::from(labels.is_some());
+                    new_labels = resolve_labels(&sample, self.target_labels, self.options)?;
+                    stats.series_added += usize::from(new_labels.is_some());
                     let entry = CacheEntry {
-                        labels,
+                        dropped: new_labels.is_none(),
                         series_ref: 0,
                         last_iter: 0,
                         prev_iter: 0,
@@ -167,14 +169,26 @@ impl TargetAppender<'_> {
             };
             entry.touch(iter);
             entry.explicit_timestamp = explicit_timestamp;
-            let Some(labels) = &entry.labels else {
+            if entry.dropped {
                 continue;
-            };
+            }
             stats.post_relabel += 1;
             if self.options.sample_limit > 0 && stats.post_relabel > self.options.sample_limit {
                 return Err(AppendFailure::Limit("sample limit exceeded".into()));
             }
-            match app.append(entry.series_ref, labels, t, sample.value) {
+            let appended = match app.append_by_ref(entry.series_ref, t, sample.value) {
+                Ok(true) => Ok(entry.series_ref),
+                Ok(false) => {
+                    let labels = match new_labels {
+                        Some(labels) => labels,
+                        None => resolve_labels(&sample, self.target_labels, self.options)?
+                            .expect("relabelling kept this series when it was cached"),
+                    };
+                    app.append(entry.series_ref, &labels, t, sample.value)
+                }
+                Err(e) => Err(e),
+            };
+            match appended {
                 Ok(r) => entry.series_ref = r,
                 Err(AppendError::OutOfOrder) => stats.out_of_order += 1,
                 Err(AppendError::DuplicateTimestamp) => stats.duplicate += 1,
@@ -189,34 +203,35 @@ impl TargetAppender<'_> {
         }
         Ok(())
     }
+}
 
-    /// Builds the final label set of a newly seen series; `None` when relabelling drops it.
-    fn resolve_labels(
-        &self,
-        sample: &ember_exposition::Sample<'_>,
-    ) -> Result<Option<Labels>, AppendFailure> {
-        if sample.metric_name().is_empty() {
-            return Err(AppendFailure::Parse(
-                "missing metric name (__name__ label)".into(),
-            ));
-        }
-        let mut names: Vec<std::borrow::Cow<'_, str>> = sample.labels().map(|(n, _)| n).collect();
-        names.sort_unstable();
-        if let Some(w) = names.windows(2).find(|w| w[0] == w[1]) {
-            return Err(AppendFailure::Parse(format!(
-                "label name {:?} is not unique: invalid sample",
-                w[0]
-            )));
-        }
-        // Prometheus 3 normalises `le` and `quantile` values (`1` becomes `1.0`).
-        let scraped = sample.to_labels();
-        let labels = merge_target_labels(&scraped, self.target_labels, self.options.honor_labels);
-        let Some(labels) = ember_relabel::process(&labels, &self.options.metric_relabel) else {
-            return Ok(None);
-        };
-        check_label_limits(&labels, self.options)?;
-        Ok(Some(labels))
+/// Builds the final label set of a scraped series; `None` when relabelling drops it.
+fn resolve_labels(
+    sample: &ember_exposition::Sample<'_>,
+    target_labels: &Labels,
+    options: &AppendOptions,
+) -> Result<Option<Labels>, AppendFailure> {
+    if sample.metric_name().is_empty() {
+        return Err(AppendFailure::Parse(
+            "missing metric name (__name__ label)".into(),
+        ));
     }
+    let mut names: Vec<std::borrow::Cow<'_, str>> = sample.labels().map(|(n, _)| n).collect();
+    names.sort_unstable();
+    if let Some(w) = names.windows(2).find(|w| w[0] == w[1]) {
+        return Err(AppendFailure::Parse(format!(
+            "label name {:?} is not unique: invalid sample",
+            w[0]
+        )));
+    }
+    // Prometheus 3 normalises `le` and `quantile` values (`1` becomes `1.0`).
+    let scraped = sample.to_labels();
+    let labels = merge_target_labels(&scraped, target_labels, options.honor_labels);
+    let Some(labels) = ember_relabel::process(&labels, &options.metric_relabel) else {
+        return Ok(None);
+    };
+    check_label_limits(&labels, options)?;
+    Ok(Some(labels))
 }
 
 /// Attaches target labels to a scraped series the way Prometheus does: with
@@ -292,7 +307,7 @@ fn truncate(s: &str, max: usize) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ember_storage::{Appendable, MemStorage};
+    use ember_storage::{Appendable, MemStorage, SeriesRef};
 
     struct Harness {
         storage: MemStorage,
@@ -300,6 +315,37 @@ mod tests {
         target: Labels,
         options: AppendOptions,
         prev_iter: u64,
+        /// Appenders behave as a storage that dropped every series since its last append.
+        forget_refs: bool,
+    }
+
+    /// An appender of a storage that no longer knows any ref it handed out.
+    struct ForgetsRefs(Box<dyn Appender>);
+
+    impl Appender for ForgetsRefs {
+        fn append(
+            &mut self,
+            _: SeriesRef,
+            labels: &Labels,
+            t: Timestamp,
+            v: f64,
+        ) -> Result<SeriesRef, AppendError> {
+            self.0.append(0, labels, t, v)
+        }
+        fn update_metadata(
+            &mut self,
+            r: SeriesRef,
+            labels: &Labels,
+            m: &ember_storage::Metadata,
+        ) -> Result<SeriesRef, AppendError> {
+            self.0.update_metadata(r, labels, m)
+        }
+        fn commit(self: Box<Self>) -> Result<(), AppendError> {
+            self.0.commit()
+        }
+        fn rollback(self: Box<Self>) {
+            self.0.rollback()
+        }
     }
 
     impl Harness {
@@ -311,11 +357,21 @@ mod tests {
                 target,
                 options,
                 prev_iter: 0,
+                forget_refs: false,
+            }
+        }
+
+        fn appender(&self) -> Box<dyn Appender> {
+            let app = self.storage.appender();
+            if self.forget_refs {
+                Box::new(ForgetsRefs(app))
+            } else {
+                app
             }
         }
 
         fn scrape(&mut self, body: &str, ts: Timestamp) -> Result<AppendStats, AppendFailure> {
-            let mut app = self.storage.appender();
+            let mut app = self.appender();
             let mut ta = TargetAppender {
                 target_labels: &self.target,
                 options: &self.options,
@@ -335,7 +391,7 @@ mod tests {
                 }
                 Err((_, e, _)) => {
                     app.rollback();
-                    let mut app = self.storage.appender();
+                    let mut app = self.appender();
                     let mut ta = TargetAppender {
                         target_labels: &self.target,
                         options: &self.options,
@@ -439,6 +495,33 @@ mod tests {
         }
         assert!(h.samples("b").is_empty());
         assert_eq!(h.samples("a").len(), 2);
+    }
+
+    #[test]
+    fn series_the_storage_forgot_are_appended_with_rebuilt_labels() {
+        let mut drop = RelabelConfig::default_for(ember_relabel::Action::Drop);
+        drop.source_labels = vec!["__name__".into()];
+        drop.regex = ember_model::PromRegex::new("b").unwrap();
+        let mut h = Harness::new(AppendOptions {
+            metric_relabel: vec![drop],
+            ..Default::default()
+        });
+        h.scrape("a{x=\"1\"} 1\nb 2\n", 1000).unwrap();
+        h.forget_refs = true;
+        let stats = h.scrape("a{x=\"1\"} 2\nb 3\n", 2000).unwrap();
+        assert_eq!((stats.series_added, stats.post_relabel), (0, 1));
+        let all = h.storage.dump();
+        assert_eq!(all.len(), 1, "b stays dropped: {all:?}");
+        assert_eq!(
+            all[0].labels,
+            l(&[
+                ("__name__", "a"),
+                ("instance", "i:1"),
+                ("job", "j"),
+                ("x", "1")
+            ])
+        );
+        assert_eq!(all[0].samples, vec![(1000, 1.0), (2000, 2.0)]);
     }
 
     fn l(pairs: &[(&str, &str)]) -> Labels {

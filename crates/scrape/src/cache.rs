@@ -3,15 +3,16 @@
 //!
 //! Keyed by the raw `name{labels}` bytes of the exposition, so a steady target costs one
 //! hash lookup per sample and no label parsing or relabelling after its first scrape.
+//! Entries keep the storage ref, not the labels: the storage resolves the ref, and the
+//! rare sample whose ref the storage no longer knows gets its labels built again.
 
-use ember_model::Labels;
 use ember_storage::{Metadata, SeriesRef};
 use std::collections::HashMap;
 
 /// What a raw series resolved to.
 pub(crate) struct CacheEntry {
-    /// Final labels after target labels and metric relabelling; `None` when relabelling dropped it.
-    pub(crate) labels: Option<Labels>,
+    /// Metric relabelling dropped the series.
+    pub(crate) dropped: bool,
     /// The storage ref from the last append.
     pub(crate) series_ref: SeriesRef,
     /// The scrape iteration that last saw this series.
@@ -83,7 +84,7 @@ impl ScrapeCache {
 
     /// Series seen in the previous successful scrape but not in `iter`, which must be
     /// marked stale; `prev_iter` is the iteration of that previous scrape.
-    pub(crate) fn gone_since(&self, prev_iter: u64, iter: u64) -> Vec<(SeriesRef, Labels)> {
+    pub(crate) fn gone_since(&self, prev_iter: u64, iter: u64) -> Vec<SeriesRef> {
         self.entries
             .values()
             .filter(|e| {
@@ -92,7 +93,8 @@ impl ScrapeCache {
                     && prev_iter != iter
                     && !e.explicit_timestamp
             })
-            .filter_map(|e| e.labels.clone().map(|l| (e.series_ref, l)))
+            .filter(|e| !e.dropped)
+            .map(|e| e.series_ref)
             .collect()
     }
 

@@ -59,6 +59,20 @@ pub trait Appender: Send {
         v: f64,
     ) -> Result<SeriesRef, AppendError>;
 
+    /// Appends to the series `series_ref` names, without its labels: the fast path for
+    /// writers that keep refs (scrapes). `Ok(false)` when the storage does not know the
+    /// ref (0, or a series it has since dropped); the writer then calls
+    /// [`append`](Self::append) with the labels.
+    fn append_by_ref(
+        &mut self,
+        series_ref: SeriesRef,
+        t: Timestamp,
+        v: f64,
+    ) -> Result<bool, AppendError> {
+        let _ = (series_ref, t, v);
+        Ok(false)
+    }
+
     /// Records metadata for the series' metric family.
     fn update_metadata(
         &mut self,

@@ -70,6 +70,7 @@ impl MemStorage {
         let mut all: Vec<Series> = inner
             .series
             .iter()
+            .filter(|s| !s.samples.is_empty())
             .map(|s| Series {
                 labels: s.labels.clone(),
                 samples: s.samples.clone(),
@@ -79,9 +80,14 @@ impl MemStorage {
         all
     }
 
-    /// Number of series.
+    /// Number of series with samples.
     pub fn num_series(&self) -> usize {
-        self.inner.read().expect("memory storage lock").series.len()
+        let inner = self.inner.read().expect("memory storage lock");
+        inner
+            .series
+            .iter()
+            .filter(|s| !s.samples.is_empty())
+            .count()
     }
 
     /// The metadata last recorded for a metric family name.
@@ -146,9 +152,14 @@ impl Appender for MemAppender {
         if labels.is_empty() {
             return Err(AppendError::InvalidLabels("empty label set".into()));
         }
-        let inner = self.storage.inner.read().expect("memory storage lock");
-        let known = inner.series_for(series_ref, labels);
-        if let Some((last_t, last_v)) = self.newest(&inner, known, labels) {
+        // The series gets its ref now (samples stay invisible until commit), so the
+        // writer can append by ref from the next sample on.
+        let mut inner = self.storage.inner.write().expect("memory storage lock");
+        let r = match inner.series_for(series_ref, labels) {
+            Some(r) => r,
+            None => inner.get_or_create(labels),
+        };
+        if let Some((last_t, last_v)) = self.newest(&inner, Some(r), labels) {
             if t < last_t {
                 return Err(AppendError::OutOfOrder);
             }
@@ -156,7 +167,7 @@ impl Appender for MemAppender {
                 return Err(AppendError::DuplicateTimestamp);
             }
             if t == last_t {
-                return Ok(known.unwrap_or(0));
+                return Ok(r);
             }
         }
         drop(inner);
@@ -165,7 +176,26 @@ impl Appender for MemAppender {
             t,
             v,
         });
-        Ok(known.unwrap_or(0))
+        Ok(r)
+    }
+
+    fn append_by_ref(
+        &mut self,
+        series_ref: SeriesRef,
+        t: Timestamp,
+        v: f64,
+    ) -> Result<bool, AppendError> {
+        let labels = {
+            let inner = self.storage.inner.read().expect("memory storage lock");
+            match series_ref
+                .checked_sub(1)
+                .and_then(|i| inner.series.get(i as usize))
+            {
+                Some(s) => s.labels.clone(),
+                None => return Ok(false),
+            }
+        };
+        self.append(series_ref, &labels, t, v).map(|_| true)
     }
 
     fn update_metadata(

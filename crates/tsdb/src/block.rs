@@ -61,7 +61,8 @@ impl Block {
     }
 
     /// Calls `visit` with the ref, labels and in-range chunk metas of every series
-    /// matching `matchers` that has chunks in `[mint, maxt]`, in label order.
+    /// matching `matchers` (every series when there is none, as in the head: the label
+    /// endpoints without `match[]`) that has chunks in `[mint, maxt]`, in label order.
     fn for_each_series(
         &self,
         matchers: &[Matcher],
@@ -69,10 +70,12 @@ impl Block {
         maxt: Timestamp,
         mut visit: impl FnMut(u64, &[(&str, &str)], &[ChunkMeta]) -> Result<(), TsdbError>,
     ) -> Result<(), TsdbError> {
-        let refs = self
-            .index
-            .postings_for_matchers(matchers)
-            .map_err(|e| TsdbError::block(&self.dir, e))?;
+        let refs = if matchers.is_empty() {
+            self.index.all_postings().map(|p| p.collect::<Vec<_>>())
+        } else {
+            self.index.postings_for_matchers(matchers)
+        }
+        .map_err(|e| TsdbError::block(&self.dir, e))?;
         let mut labels = Vec::new();
         let mut metas: Vec<ChunkMeta> = Vec::new();
         for r in refs {

@@ -483,6 +483,15 @@ impl Appender for DbAppender {
         self.inner.append(series_ref, labels, t, v)
     }
 
+    fn append_by_ref(
+        &mut self,
+        series_ref: SeriesRef,
+        t: Timestamp,
+        v: f64,
+    ) -> Result<bool, AppendError> {
+        self.inner.append_by_ref(series_ref, t, v)
+    }
+
     fn update_metadata(
         &mut self,
         series_ref: SeriesRef,

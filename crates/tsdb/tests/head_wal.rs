@@ -147,3 +147,32 @@ fn a_corrupt_wal_tail_is_repaired_and_the_rest_kept() {
     let (_, stats) = open(dir.path());
     assert!(stats.repaired.is_none());
 }
+
+#[test]
+fn appends_by_ref_reach_the_series_until_truncation_drops_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let (head, _) = open(dir.path());
+    let mut app = head.appender();
+    assert!(
+        !app.append_by_ref(0, 1000, 1.0).unwrap(),
+        "0 is never a ref"
+    );
+    let r = app.append(0, &series("a", 1), 1000, 1.0).unwrap();
+    assert!(app.append_by_ref(r, 2000, 2.0).unwrap());
+    assert_eq!(
+        app.append_by_ref(r, 1500, 9.0),
+        Err(AppendError::OutOfOrder),
+        "by-ref appends keep the order checks"
+    );
+    app.commit().unwrap();
+    assert_eq!(all(&head)[0].samples, vec![(1000, 1.0), (2000, 2.0)]);
+    // A truncation past every sample drops the series: its ref is unknown from then on.
+    head.truncate(10_000).unwrap();
+    assert_eq!(head.num_series(), 0);
+    let mut app = head.appender();
+    assert!(!app.append_by_ref(r, 20_000, 3.0).unwrap());
+    let r2 = app.append(r, &series("a", 1), 20_000, 3.0).unwrap();
+    assert_ne!(r2, r, "a dropped series comes back under a new ref");
+    app.commit().unwrap();
+    assert_eq!(all(&head)[0].samples, vec![(20_000, 3.0)]);
+}

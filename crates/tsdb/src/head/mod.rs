@@ -792,27 +792,14 @@ impl Appendable for Head {
     }
 }
 
-impl Appender for HeadAppender {
-    fn append(
+impl HeadAppender {
+    /// Checks a sample against the series' newest (pending or committed) and queues it.
+    fn add(
         &mut self,
-        series_ref: SeriesRef,
-        labels: &Labels,
+        series: Arc<MemSeries>,
         t: Timestamp,
         v: f64,
     ) -> Result<SeriesRef, AppendError> {
-        let known = self.head.get(series_ref).filter(|s| {
-            let postings = self.head.postings.read().expect("postings lock");
-            postings.same_labels(&s.labels, labels)
-        });
-        let series = match known {
-            Some(s) => s,
-            None => {
-                if labels.is_empty() {
-                    return Err(AppendError::InvalidLabels("empty label set".into()));
-                }
-                self.head.get_or_create(labels, 0, false)
-            }
-        };
         if t < self.head.min_valid_time.load(Ordering::Relaxed) {
             return Err(AppendError::OutOfBounds);
         }
@@ -839,6 +826,43 @@ impl Appender for HeadAppender {
         let r = series.series_ref;
         self.samples.push(PendingSample { series, t, v });
         Ok(r)
+    }
+}
+
+impl Appender for HeadAppender {
+    fn append(
+        &mut self,
+        series_ref: SeriesRef,
+        labels: &Labels,
+        t: Timestamp,
+        v: f64,
+    ) -> Result<SeriesRef, AppendError> {
+        let known = self.head.get(series_ref).filter(|s| {
+            let postings = self.head.postings.read().expect("postings lock");
+            postings.same_labels(&s.labels, labels)
+        });
+        let series = match known {
+            Some(s) => s,
+            None => {
+                if labels.is_empty() {
+                    return Err(AppendError::InvalidLabels("empty label set".into()));
+                }
+                self.head.get_or_create(labels, 0, false)
+            }
+        };
+        self.add(series, t, v)
+    }
+
+    fn append_by_ref(
+        &mut self,
+        series_ref: SeriesRef,
+        t: Timestamp,
+        v: f64,
+    ) -> Result<bool, AppendError> {
+        match self.head.get(series_ref) {
+            Some(series) => self.add(series, t, v).map(|_| true),
+            None => Ok(false),
+        }
     }
 
     fn update_metadata(
