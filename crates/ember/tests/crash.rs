@@ -5,7 +5,7 @@
 
 use ember_model::{MatchType, Matcher};
 use ember_storage::Queryable;
-use ember_testkit::{Peer, free_port, http_get, http_post};
+use ember_testkit::{Peer, free_port, http_get, http_post, remote_write_body};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -15,36 +15,13 @@ const SERIES: usize = 10;
 const STEP_MS: i64 = 60_000;
 
 fn request(step: i64, t0: i64) -> Vec<u8> {
-    use ember_remote::prompb::{Label, Sample, TimeSeries, WriteRequest};
-    use prost::Message;
-    let timeseries = (0..SERIES)
-        .map(|i| TimeSeries {
-            labels: vec![
-                Label {
-                    name: "__name__".into(),
-                    value: "crash_test".into(),
-                },
-                Label {
-                    name: "i".into(),
-                    value: i.to_string(),
-                },
-            ],
-            samples: vec![Sample {
-                value: step as f64,
-                timestamp: t0 + step * STEP_MS,
-            }],
-            exemplars: vec![],
-        })
-        .collect();
-    snap::raw::Encoder::new()
-        .compress_vec(
-            &WriteRequest {
-                timeseries,
-                metadata: vec![],
-            }
-            .encode_to_vec(),
-        )
-        .unwrap()
+    remote_write_body((0..SERIES).map(|i| {
+        let labels = vec![
+            ("__name__".to_string(), "crash_test".to_string()),
+            ("i".to_string(), i.to_string()),
+        ];
+        (labels, vec![(t0 + step * STEP_MS, step as f64)])
+    }))
 }
 
 /// A pseudo-random sequence without a dependency: xorshift.

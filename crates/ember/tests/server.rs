@@ -1,7 +1,9 @@
 //! `ember server` as a user runs it: the real binary on loopback, talking to a real
 //! Prometheus 2.42 where a peer is involved.
 
-use ember_testkit::{Peer, Prometheus, eventually, free_port, http_get, http_post, require_binary};
+use ember_testkit::{
+    Peer, Prometheus, eventually, free_port, http_get, http_post, remote_write_body, require_binary,
+};
 use std::path::Path;
 use std::time::Duration;
 
@@ -399,34 +401,13 @@ fn series_and_label_endpoints_list_scraped_series() {
 
 /// Encodes a remote-write request with one sample per series at `t`.
 fn write_request(names: &[String], t: i64, v: f64) -> Vec<u8> {
-    use ember_remote::prompb::{Label, Sample, TimeSeries, WriteRequest};
-    use prost::Message;
-    let req = WriteRequest {
-        timeseries: names
-            .iter()
-            .map(|n| TimeSeries {
-                labels: vec![
-                    Label {
-                        name: "__name__".into(),
-                        value: n.clone(),
-                    },
-                    Label {
-                        name: "job".into(),
-                        value: "rw".into(),
-                    },
-                ],
-                samples: vec![Sample {
-                    value: v,
-                    timestamp: t,
-                }],
-                exemplars: vec![],
-            })
-            .collect(),
-        metadata: vec![],
-    };
-    snap::raw::Encoder::new()
-        .compress_vec(&req.encode_to_vec())
-        .unwrap()
+    remote_write_body(names.iter().map(|n| {
+        let labels = vec![
+            ("__name__".to_string(), n.clone()),
+            ("job".to_string(), "rw".to_string()),
+        ];
+        (labels, vec![(t, v)])
+    }))
 }
 
 #[test]

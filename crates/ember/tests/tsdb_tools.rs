@@ -15,9 +15,7 @@
 //!   label values quoted like Go's `strconv.Quote`.
 
 use ember_model::{STALE_NAN, now_millis};
-use ember_remote::prompb::{Label, Sample, TimeSeries, WriteRequest};
-use ember_testkit::{Peer, free_port, http_post, require_binary};
-use prost::Message;
+use ember_testkit::{Peer, free_port, http_post, remote_write_body, require_binary};
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -129,31 +127,7 @@ fn start_prometheus(dir: tempfile::TempDir) -> (Peer, String) {
 }
 
 fn remote_write(url: &str, pushed: &[Pushed]) {
-    let request = WriteRequest {
-        timeseries: pushed
-            .iter()
-            .map(|s| TimeSeries {
-                labels: s
-                    .labels
-                    .iter()
-                    .map(|(name, value)| Label {
-                        name: name.clone(),
-                        value: value.clone(),
-                    })
-                    .collect(),
-                samples: s
-                    .samples
-                    .iter()
-                    .map(|&(timestamp, value)| Sample { value, timestamp })
-                    .collect(),
-                exemplars: Vec::new(),
-            })
-            .collect(),
-        metadata: Vec::new(),
-    };
-    let body = snap::raw::Encoder::new()
-        .compress_vec(&request.encode_to_vec())
-        .expect("snappy");
+    let body = remote_write_body(pushed.iter().map(|s| (s.labels.clone(), s.samples.clone())));
     ember_testkit::remote_write(url, &body);
 }
 

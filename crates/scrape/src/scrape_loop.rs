@@ -206,9 +206,15 @@ impl ScrapeLoop {
         };
         let duration = started.elapsed();
         self.append_report(app.as_mut(), start_ms, duration, &stats, error.is_none());
-        if let Err(e) = app.commit() {
-            tracing::warn!(target = %self.target.url, err = %e, "committing scrape failed");
-        }
+        // A scrape the storage refused (a full disk, typically) stored nothing, `up`
+        // included: the target shows down with the storage's error until commits succeed.
+        let error = match app.commit() {
+            Ok(()) => error,
+            Err(e) => {
+                tracing::warn!(target = %self.target.url, err = %e, "committing scrape failed");
+                Some(format!("storing the scrape failed: {e}"))
+            }
+        };
         if let Some(metadata) = self.state.cache.take_metadata_change() {
             self.target.set_metadata(metadata);
         }

@@ -280,15 +280,50 @@ impl Prometheus {
     }
 }
 
-/// POSTs a snappy-compressed remote-write body to `base` and asserts it was accepted.
-pub fn remote_write(base: &str, body: &[u8]) {
+/// One series of a remote-write body: label pairs (any order) and `(timestamp ms, value)`
+/// samples.
+pub type WriteSeries = (Vec<(String, String)>, Vec<(i64, f64)>);
+
+/// The snappy-compressed protobuf remote-write body carrying `series`.
+pub fn remote_write_body(series: impl IntoIterator<Item = WriteSeries>) -> Vec<u8> {
+    use ember_remote::prompb::{Label, Sample, TimeSeries, WriteRequest};
+    use prost::Message;
+    let timeseries = series
+        .into_iter()
+        .map(|(labels, samples)| TimeSeries {
+            labels: labels
+                .into_iter()
+                .map(|(name, value)| Label { name, value })
+                .collect(),
+            samples: samples
+                .into_iter()
+                .map(|(timestamp, value)| Sample { value, timestamp })
+                .collect(),
+            exemplars: Vec::new(),
+        })
+        .collect();
+    let request = WriteRequest {
+        timeseries,
+        metadata: Vec::new(),
+    };
+    snap::raw::Encoder::new()
+        .compress_vec(&request.encode_to_vec())
+        .expect("snappy")
+}
+
+/// POSTs a remote-write body to `base`; returns the status and the response text.
+pub fn try_remote_write(base: &str, body: &[u8]) -> (u16, String) {
     let headers = [
         ("Content-Encoding", "snappy"),
         ("Content-Type", "application/x-protobuf"),
         ("X-Prometheus-Remote-Write-Version", "0.1.0"),
     ];
-    let (status, text) =
-        http_post(&format!("{base}/api/v1/write"), &headers, body).expect("remote write request");
+    http_post(&format!("{base}/api/v1/write"), &headers, body).expect("remote write request")
+}
+
+/// POSTs a remote-write body to `base` and asserts it was accepted.
+pub fn remote_write(base: &str, body: &[u8]) {
+    let (status, text) = try_remote_write(base, body);
     assert!(
         status == 204 || status == 200,
         "remote write to {base} refused: {status} {text}"

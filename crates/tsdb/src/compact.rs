@@ -31,11 +31,26 @@ pub(crate) struct ChunkData<'a> {
     pub(crate) bytes: &'a [u8],
 }
 
+/// A block directory being written: removed unless renamed into place, so a failed
+/// compaction (a full disk, typically) gives its space back at once.
+struct TmpBlockDir(PathBuf);
+
+impl Drop for TmpBlockDir {
+    fn drop(&mut self) {
+        if self.0.exists() {
+            if let Err(e) = std::fs::remove_dir_all(&self.0) {
+                tracing::warn!(dir = %self.0.display(), err = %e, "removing an unfinished block failed");
+            }
+        }
+    }
+}
+
 /// Streams one block to disk.
 pub(crate) struct BlockWriter {
     id: String,
     db_dir: PathBuf,
     tmp: PathBuf,
+    _cleanup: TmpBlockDir,
     chunks: ChunkWriter,
     index: IndexWriter<BufWriter<std::fs::File>>,
     stats: BlockStats,
@@ -51,6 +66,7 @@ impl BlockWriter {
     ) -> Result<Self, TsdbError> {
         let id = ulid::Ulid::generate().to_string();
         let tmp = db_dir.join(format!("{id}{TMP_SUFFIX}"));
+        let cleanup = TmpBlockDir(tmp.clone());
         std::fs::create_dir_all(tmp.join("chunks")).map_err(|e| TsdbError::Io {
             path: tmp.clone(),
             source: e,
@@ -66,6 +82,7 @@ impl BlockWriter {
             id,
             db_dir: db_dir.to_path_buf(),
             tmp,
+            _cleanup: cleanup,
             chunks,
             index,
             stats: BlockStats::default(),

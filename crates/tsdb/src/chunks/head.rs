@@ -7,7 +7,7 @@
 //! and maxt all zero) marks the end of the written data.
 
 use std::fs::File;
-use std::io::{BufWriter, Write};
+use std::io::{BufWriter, Seek, Write};
 use std::path::{Path, PathBuf};
 
 use super::{
@@ -68,6 +68,8 @@ struct HeadFile {
     file: BufWriter<File>,
     /// Bytes in the file, header included: the next record's offset.
     written: u64,
+    /// Bytes handed to the OS; a failed write rewinds the file to here.
+    flushed: u64,
 }
 
 impl HeadChunkWriter {
@@ -157,9 +159,47 @@ impl HeadChunkWriter {
             file.write_all(chunk.data)?;
             file.write_all(&crc.to_be_bytes())
         };
-        write(&mut current.file).map_err(io_error(&current.path))?;
+        if let Err(e) = write(&mut current.file) {
+            let e = io_error(&current.path)(e);
+            self.rewind();
+            return Err(e);
+        }
         current.written += (meta.len() + chunk.data.len() + CRC_SIZE) as u64;
         Ok(chunk_ref)
+    }
+
+    /// Cuts the current file back to its last flushed record after a failed write (a full
+    /// disk), dropping what is buffered, so the next record lands at the offset its ref
+    /// names. If even that fails the file is left behind and the next write starts a new one.
+    fn rewind(&mut self) {
+        let Some(HeadFile {
+            path,
+            sequence,
+            file,
+            flushed,
+            ..
+        }) = self.current.take()
+        else {
+            return;
+        };
+        let (mut file, _unwritten) = file.into_parts();
+        match file
+            .set_len(flushed)
+            .and_then(|()| file.seek(std::io::SeekFrom::Start(flushed)))
+        {
+            Ok(_) => {
+                self.current = Some(HeadFile {
+                    path,
+                    sequence,
+                    file: BufWriter::with_capacity(WRITE_BUFFER_SIZE, file),
+                    written: flushed,
+                    flushed,
+                })
+            }
+            Err(e) => {
+                tracing::warn!(file = %path.display(), err = %e, "cutting back a head chunk file failed; starting a new one");
+            }
+        }
     }
 
     /// Finishes the current file (flushed and fsynced) and starts the next, as
@@ -168,21 +208,26 @@ impl HeadChunkWriter {
         self.finish_current()?;
         let sequence = self.next_sequence;
         let path = segment_path(&self.dir, sequence);
-        let file = File::options()
+        let mut file = File::options()
             .write(true)
             .create_new(true)
             .open(&path)
             .map_err(io_error(&path))?;
-        sync_dir(&self.dir)?;
-        let mut file = BufWriter::with_capacity(WRITE_BUFFER_SIZE, file);
-        file.write_all(&segment_header(MAGIC_HEAD_CHUNKS))
-            .map_err(io_error(&path))?;
+        // The header goes straight to the OS, so a rewind never cuts into it.
+        if let Err(e) = file
+            .write_all(&segment_header(MAGIC_HEAD_CHUNKS))
+            .and_then(|()| sync_dir(&self.dir).map_err(std::io::Error::other))
+        {
+            let _ = std::fs::remove_file(&path);
+            return Err(io_error(&path)(e));
+        }
         self.next_sequence += 1;
         self.current = Some(HeadFile {
             path,
             sequence,
-            file,
+            file: BufWriter::with_capacity(WRITE_BUFFER_SIZE, file),
             written: SEGMENT_HEADER_SIZE as u64,
+            flushed: SEGMENT_HEADER_SIZE as u64,
         });
         Ok(())
     }
@@ -194,9 +239,19 @@ impl HeadChunkWriter {
 
     /// Hands buffered records to the OS.
     pub fn flush(&mut self) -> Result<(), ChunksError> {
-        match &mut self.current {
-            Some(current) => current.file.flush().map_err(io_error(&current.path)),
-            None => Ok(()),
+        let Some(current) = &mut self.current else {
+            return Ok(());
+        };
+        match current.file.flush() {
+            Ok(()) => {
+                current.flushed = current.written;
+                Ok(())
+            }
+            Err(e) => {
+                let e = io_error(&current.path)(e);
+                self.rewind();
+                Err(e)
+            }
         }
     }
 
