@@ -387,13 +387,28 @@ fn dump(
         cursors.push(SeriesCursor::new(index, refs)?);
     }
 
+    // The head, as promtool shows it too: replayed from the WAL without writing.
+    let head = head_series(dir, &matcher_sets, min_time, max_time)?;
+    let mut head = head
+        .iter()
+        .map(|s| {
+            let pairs: Vec<(&str, &str)> = s
+                .labels
+                .iter()
+                .map(|l| (l.name.as_str(), l.value.as_str()))
+                .collect();
+            (pairs, &s.samples)
+        })
+        .peekable();
+
     let mut samples = Vec::new();
-    // The smallest label set any block is at: that series' turn.
+    // The smallest label set any block or the head is at: that series' turn.
     while let Some(labels) = cursors
         .iter()
         .filter_map(SeriesCursor::labels)
-        .min()
         .map(<[_]>::to_vec)
+        .chain(head.peek().map(|(pairs, _)| pairs.clone()))
+        .min()
     {
         samples.clear();
         let mut blocks_with_series = 0;
@@ -403,6 +418,10 @@ fn dump(
                 blocks_with_series += 1;
                 cursor.advance()?;
             }
+        }
+        if let Some((_, head_samples)) = head.next_if(|(pairs, _)| *pairs == labels) {
+            samples.extend_from_slice(head_samples);
+            blocks_with_series += 1;
         }
         if blocks_with_series > 1 {
             // Overlapping blocks may hold the same sample twice: keep one, as
@@ -416,6 +435,44 @@ fn dump(
         }
     }
     Ok(())
+}
+
+/// The head's series in `[min_time, max_time]` that any of `matcher_sets` selects (all
+/// without sets), sorted by labels; none when there is no WAL.
+fn head_series(
+    dir: &Path,
+    matcher_sets: &[Vec<Matcher>],
+    min_time: i64,
+    max_time: i64,
+) -> anyhow::Result<Vec<ember_storage::Series>> {
+    use ember_storage::Queryable;
+    let wal_dir = dir.join("wal");
+    if !wal_dir.is_dir() {
+        return Ok(Vec::new());
+    }
+    let (head, stats) = ember_tsdb::Head::read_only(&wal_dir)
+        .with_context(|| format!("read {}", wal_dir.display()))?;
+    if let Some(note) = stats.repaired {
+        eprintln!("WAL: {note}");
+    }
+    let querier = head.querier(min_time, max_time)?;
+    let all = [Matcher::new(
+        ember_model::MatchType::Regex,
+        METRIC_NAME,
+        ".*",
+    )?];
+    let sets = if matcher_sets.is_empty() {
+        vec![all.to_vec()]
+    } else {
+        matcher_sets.to_vec()
+    };
+    let mut series: Vec<ember_storage::Series> = Vec::new();
+    for matchers in &sets {
+        series.extend(querier.select(matchers)?);
+    }
+    series.sort_by(|a, b| a.labels.cmp(&b.labels));
+    series.dedup_by(|a, b| a.labels == b.labels);
+    Ok(series)
 }
 
 /// The refs of the series any of `matcher_sets` selects, sorted (so in label order).

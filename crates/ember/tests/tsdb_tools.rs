@@ -306,6 +306,10 @@ fn tools_agree_with_promtool_on_prometheus_blocks() {
         start2 + 60_000,
         start2 + 120_000,
     );
+    // Later samples stay in Prometheus's head (its WAL): dumps must include them. They
+    // start after the blocks end, where the head accepts them.
+    let head_start = now + 3 * 3_600_000;
+    remote_write(&url, &requests(head_start, 0..20));
     assert!(
         prometheus.terminate(Duration::from_secs(20)),
         "Prometheus stops"
@@ -413,6 +417,10 @@ fn tools_agree_with_promtool_on_prometheus_blocks() {
         assert!(ours.lines().count() > 100, "{args:?} dumps samples");
     }
     let all = run(&ember(), &["tsdb", "dump", db]);
+    assert!(
+        all.lines().any(|l| l.ends_with(&format!(" {head_start}"))),
+        "the head's samples are dumped"
+    );
     for line in [
         "\"new\\nline\"",
         "\"bell\\a\"",

@@ -408,6 +408,35 @@ impl Head {
             segments: wal.segments()?,
             ..Default::default()
         };
+        if let Some(corruption) = head.apply_wal(wal_dir, &mut stats)? {
+            let report = wal.repair(&corruption)?;
+            stats.repaired = Some(format!(
+                "{corruption}; dropped {} bytes and {} later segments ({} bytes)",
+                report.truncated_bytes, report.deleted_segments, report.deleted_bytes
+            ));
+        }
+        let head = Head::with_wal_from(head, wal);
+        Ok((head, stats))
+    }
+
+    /// The head a WAL directory holds, read without writing anything (tools): chunks stay
+    /// in memory and a corrupt tail only ends the replay, noted in the stats.
+    pub fn read_only(wal_dir: &std::path::Path) -> std::io::Result<(Head, ReplayStats)> {
+        let head = Head::new(HeadOptions::default());
+        let mut stats = ReplayStats::default();
+        if let Some(corruption) = head.apply_wal(wal_dir, &mut stats)? {
+            stats.repaired = Some(format!("{corruption}; the rest was not read"));
+        }
+        Ok((head, stats))
+    }
+
+    /// Applies the last checkpoint and the segments after it; stops at the first
+    /// corruption and returns it.
+    fn apply_wal(
+        &self,
+        wal_dir: &std::path::Path,
+        stats: &mut ReplayStats,
+    ) -> std::io::Result<Option<ember_wal::CorruptionError>> {
         let mut ranges = Vec::new();
         let first_segment = match ember_wal::last_checkpoint(wal_dir)? {
             Some(cp) => {
@@ -428,15 +457,8 @@ impl Head {
         loop {
             let record = match reader.next_record() {
                 Ok(Some(r)) => r,
-                Ok(None) => break,
-                Err(ember_wal::ReadError::Corruption(c)) => {
-                    let report = wal.repair(&c)?;
-                    stats.repaired = Some(format!(
-                        "{c}; dropped {} bytes and {} later segments ({} bytes)",
-                        report.truncated_bytes, report.deleted_segments, report.deleted_bytes
-                    ));
-                    break;
-                }
+                Ok(None) => return Ok(None),
+                Err(ember_wal::ReadError::Corruption(c)) => return Ok(Some(c)),
                 Err(ember_wal::ReadError::Io { path, source }) => {
                     return Err(std::io::Error::new(
                         source.kind(),
@@ -452,7 +474,7 @@ impl Head {
                     }
                     for s in &series_recs {
                         stats.series += 1;
-                        let series = head.0.get_or_create(&s.labels, s.series_ref, true);
+                        let series = self.0.get_or_create(&s.labels, s.series_ref, true);
                         refs.insert(s.series_ref, series);
                     }
                 }
@@ -465,7 +487,7 @@ impl Head {
                         match refs.get(&s.series_ref) {
                             Some(series) => {
                                 stats.samples +=
-                                    u64::from(head.0.apply_one(series, s.timestamp, s.value))
+                                    u64::from(self.0.apply_one(series, s.timestamp, s.value))
                             }
                             None => stats.unknown_refs += 1,
                         }
@@ -481,7 +503,7 @@ impl Head {
                             series.data.lock().expect("series lock").delete_range(
                                 t.min_time,
                                 t.max_time,
-                                &head.0.sink(series.series_ref),
+                                &self.0.sink(series.series_ref),
                             );
                         }
                     }
@@ -489,8 +511,6 @@ impl Head {
                 _ => {}
             }
         }
-        let head = Head::with_wal_from(head, wal);
-        Ok((head, stats))
     }
 
     /// Attaches `wal` to a head built without one (after replay).
