@@ -107,6 +107,63 @@ fn embedded_default_scrapes_itself() {
     );
 }
 
+/// `name -> type` of the families `/metrics` declares with `# TYPE`, for names starting
+/// with `prefix`.
+fn families(body: &str, prefix: &str) -> std::collections::BTreeMap<String, String> {
+    body.lines()
+        .filter_map(|l| l.strip_prefix("# TYPE "))
+        .filter_map(|l| l.split_once(' '))
+        .filter(|(name, _)| name.starts_with(prefix))
+        .map(|(name, kind)| (name.to_string(), kind.to_string()))
+        .collect()
+}
+
+#[test]
+fn tsdb_self_metrics_have_prometheus_names_and_types() {
+    // Families of features Ember does not have (see docs/compatibility.md).
+    let absent = [
+        "prometheus_tsdb_checkpoint_deletions_failed_total",
+        "prometheus_tsdb_checkpoint_deletions_total",
+        "prometheus_tsdb_compactions_skipped_total",
+        "prometheus_tsdb_exemplar_exemplars_appended_total",
+        "prometheus_tsdb_exemplar_exemplars_in_storage",
+        "prometheus_tsdb_exemplar_last_exemplars_timestamp_seconds",
+        "prometheus_tsdb_exemplar_max_exemplars",
+        "prometheus_tsdb_exemplar_out_of_order_exemplars_total",
+        "prometheus_tsdb_exemplar_series_with_exemplars_in_storage",
+        "prometheus_tsdb_head_out_of_order_samples_appended_total",
+        "prometheus_tsdb_isolation_high_watermark",
+        "prometheus_tsdb_isolation_low_watermark",
+        "prometheus_tsdb_mmap_chunk_corruptions_total",
+        "prometheus_tsdb_snapshot_replay_error_total",
+    ];
+    let config = "global: {scrape_interval: 1h}\nscrape_configs: []\n";
+    let ember = start_ember(Some(config), &[]);
+    let prometheus = Prometheus::start(config, &[]);
+    let (_, ours) = ember.get("/metrics");
+    let (_, theirs) = http_get(&format!("{}/metrics", prometheus.base)).unwrap();
+    let (ours, theirs) = (
+        families(&ours, "prometheus_tsdb_"),
+        families(&theirs, "prometheus_tsdb_"),
+    );
+    assert!(theirs.len() > 50, "{theirs:?}");
+    for (name, kind) in &theirs {
+        if absent.contains(&name.as_str()) {
+            assert!(
+                !ours.contains_key(name),
+                "{name} exists now: update the list"
+            );
+            continue;
+        }
+        assert_eq!(ours.get(name), Some(kind), "{name}");
+    }
+    assert_eq!(
+        metric_value(&ember.get("/metrics").1, "prometheus_tsdb_clean_start"),
+        Some(1.0),
+        "a fresh directory is a clean start"
+    );
+}
+
 #[test]
 fn prometheus_remote_write_is_stored() {
     let ember = start_ember(

@@ -144,6 +144,11 @@ impl Block {
 }
 
 impl Block {
+    /// Heap bytes of the index's lookup tables.
+    pub(crate) fn index_table_bytes(&self) -> usize {
+        self.index.lookup_table_bytes()
+    }
+
     /// Every symbol of the block's index, sorted.
     pub(crate) fn symbols(&self) -> Result<Vec<String>, TsdbError> {
         self.index

@@ -18,6 +18,9 @@ use ember_storage::{
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+
+/// The file flocked while a process has the database open (Prometheus's name).
+const LOCK_FILE: &str = "lock";
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
@@ -63,6 +66,10 @@ struct DbInner {
     /// Serialises compaction and retention.
     maintenance: Mutex<()>,
     compact_signal: SyncSender<()>,
+    /// The `lock` file, flocked while the database is open.
+    lock: std::fs::File,
+    /// No lock file was left by a previous run (it ended cleanly).
+    clean_start: bool,
 }
 
 /// An open database. Cloning shares it.
@@ -83,6 +90,18 @@ impl Db {
             source: e,
         };
         std::fs::create_dir_all(dir).map_err(io)?;
+        // Two processes on one directory would corrupt it; a lock file left behind means
+        // the last run did not shut down cleanly.
+        let lock_path = dir.join(LOCK_FILE);
+        let clean_start = !lock_path.exists();
+        let lock = std::fs::File::create(&lock_path).map_err(io)?;
+        lock.try_lock().map_err(|e| TsdbError::Io {
+            path: lock_path.clone(),
+            source: std::io::Error::new(
+                std::io::ErrorKind::WouldBlock,
+                format!("lock DB directory: {e} (is another process using it?)"),
+            ),
+        })?;
         let mut blocks = Vec::new();
         for entry in std::fs::read_dir(dir).map_err(io)?.flatten() {
             let path = entry.path();
@@ -134,6 +153,7 @@ impl Db {
             chunk_range_ms: options.block_range_ms,
             min_valid_time,
         };
+        let replay_started = std::time::Instant::now();
         let (head, replay) = Head::replay(head_options, &dir.join("wal"), options.wal.clone())
             .map_err(|e| TsdbError::Io {
                 path: dir.join("wal"),
@@ -148,6 +168,8 @@ impl Db {
             stats: DbStats::register(registry),
             maintenance: Mutex::new(()),
             compact_signal,
+            lock,
+            clean_start,
         }));
         let weak = Arc::downgrade(&db.0);
         std::thread::Builder::new()
@@ -158,6 +180,11 @@ impl Db {
         if replay.repaired.is_some() {
             db.0.stats.wal_corruptions.inc();
         }
+        let stats = &db.0.stats;
+        stats
+            .data_replay_duration
+            .set(replay_started.elapsed().as_secs_f64());
+        stats.reloads.inc();
         let _ = db.0.compact_signal.try_send(());
         Ok((db, replay))
     }
@@ -187,6 +214,7 @@ impl Db {
     pub fn compact(&self) -> Result<(), TsdbError> {
         let inner = &self.0;
         let _serial = inner.maintenance.lock().expect("maintenance lock");
+        inner.stats.compactions_triggered.inc();
         while inner.head.compactable() {
             let (min, _) = inner
                 .head
@@ -197,42 +225,93 @@ impl Db {
             let maxt = mint + range;
             let series = inner.head.chunks_in_range(mint, maxt);
             for c in series.iter().flat_map(|(_, chunks)| chunks) {
-                inner.stats.chunk_size_bytes.observe(c.bytes.len() as f64);
-                inner
-                    .stats
+                let stats = &inner.stats;
+                stats.chunk_size_bytes.observe(c.bytes.len() as f64);
+                stats
                     .chunk_samples
                     .observe(f64::from(u16::from_be_bytes([c.bytes[0], c.bytes[1]])));
+                stats.chunk_range.observe((c.maxt - c.mint) as f64);
             }
             if !series.is_empty() {
-                match write_head_block(&inner.dir, mint, maxt, &series) {
-                    Ok(meta) => {
-                        let dir = inner.dir.join(&meta.ulid);
-                        let block = Block::open(&dir)?;
-                        tracing::info!(ulid = %meta.ulid, mint, maxt, series = meta.stats.num_series, "Wrote block from head");
-                        let mut blocks = inner.blocks.write().expect("blocks lock");
-                        blocks.push(Arc::new(block));
-                        blocks.sort_by_key(|b| b.meta().min_time);
-                        inner.stats.compactions.inc();
-                    }
-                    Err(e) => {
-                        inner.stats.compactions_failed.inc();
-                        return Err(e);
-                    }
-                }
+                let meta =
+                    self.write_block(|| write_head_block(&inner.dir, mint, maxt, &series))?;
+                let block = self.open_new_block(&meta)?;
+                tracing::info!(ulid = %meta.ulid, mint, maxt, series = meta.stats.num_series, "Wrote block from head");
+                self.replace_blocks(&[], Some(block));
             }
-            inner.head.truncate(maxt).map_err(|e| {
-                inner.stats.wal_truncations_failed.inc();
-                TsdbError::Io {
-                    path: inner.dir.join("wal"),
-                    source: e,
-                }
-            })?;
-            inner.stats.head_truncations.inc();
-            inner.stats.checkpoint_creations.inc();
-            inner.stats.wal_truncations.inc();
+            self.truncate_head(maxt)?;
         }
         self.compact_blocks()?;
         self.apply_retention()
+    }
+
+    /// Runs `write` (a block write) with the compaction metrics kept.
+    fn write_block(
+        &self,
+        write: impl FnOnce() -> Result<crate::BlockMeta, TsdbError>,
+    ) -> Result<crate::BlockMeta, TsdbError> {
+        let stats = &self.0.stats;
+        let started = std::time::Instant::now();
+        stats.populating_block.set(1.0);
+        let result = write();
+        stats.populating_block.set(0.0);
+        match &result {
+            Ok(_) => {
+                stats.compactions.inc();
+                stats
+                    .compaction_duration
+                    .observe(started.elapsed().as_secs_f64());
+            }
+            Err(_) => stats.compactions_failed.inc(),
+        }
+        result
+    }
+
+    /// Drops what the new block holds from the head, then checkpoints the WAL.
+    fn truncate_head(&self, mint: Timestamp) -> Result<(), TsdbError> {
+        let inner = &self.0;
+        let stats = &inner.stats;
+        let wal_error = |e| TsdbError::Io {
+            path: inner.dir.join("wal"),
+            source: e,
+        };
+        let started = std::time::Instant::now();
+        stats.head_truncations.inc();
+        inner.head.gc(mint).map_err(|e| {
+            stats.head_truncations_failed.inc();
+            wal_error(e)
+        })?;
+        stats
+            .head_gc_duration
+            .observe(started.elapsed().as_secs_f64());
+        let started = std::time::Instant::now();
+        stats.wal_truncations.inc();
+        stats.checkpoint_creations.inc();
+        inner.head.truncate_wal(mint).map_err(|e| {
+            stats.wal_truncations_failed.inc();
+            stats.checkpoint_creations_failed.inc();
+            wal_error(e)
+        })?;
+        stats
+            .wal_truncate_duration
+            .observe(started.elapsed().as_secs_f64());
+        Ok(())
+    }
+
+    /// Opens a block just written.
+    fn open_new_block(&self, meta: &crate::BlockMeta) -> Result<Arc<Block>, TsdbError> {
+        Block::open(&self.0.dir.join(&meta.ulid))
+            .map(Arc::new)
+            .inspect_err(|_| self.0.stats.reloads_failures.inc())
+    }
+
+    /// Swaps blocks in the loaded set: `old` out, `new` in.
+    fn replace_blocks(&self, old: &[Arc<Block>], new: Option<Arc<Block>>) {
+        let mut blocks = self.0.blocks.write().expect("blocks lock");
+        blocks.retain(|b| !old.iter().any(|o| Arc::ptr_eq(o, b)));
+        blocks.extend(new);
+        blocks.sort_by_key(|b| b.meta().min_time);
+        self.0.stats.reloads.inc();
     }
 
     /// Merges blocks into larger ranges while the planner finds groups to merge.
@@ -244,22 +323,16 @@ impl Db {
             if group.len() < 2 {
                 return Ok(());
             }
-            let meta = match merge_blocks(&inner.dir, &group) {
-                Ok(meta) => meta,
-                Err(e) => {
-                    inner.stats.compactions_failed.inc();
-                    return Err(e);
-                }
-            };
-            let merged = Arc::new(Block::open(&inner.dir.join(&meta.ulid))?);
-            tracing::info!(ulid = %meta.ulid, parents = group.len(), mint = meta.min_time, maxt = meta.max_time, "Compacted blocks");
-            {
-                let mut blocks = inner.blocks.write().expect("blocks lock");
-                blocks.retain(|b| !group.iter().any(|g| Arc::ptr_eq(g, b)));
-                blocks.push(merged);
-                blocks.sort_by_key(|b| b.meta().min_time);
+            let meta = self.write_block(|| merge_blocks(&inner.dir, &group))?;
+            let overlapping = group
+                .windows(2)
+                .any(|w| w[0].meta().max_time > w[1].meta().min_time);
+            if overlapping {
+                inner.stats.vertical_compactions.inc();
             }
-            inner.stats.compactions.inc();
+            let merged = self.open_new_block(&meta)?;
+            tracing::info!(ulid = %meta.ulid, parents = group.len(), mint = meta.min_time, maxt = meta.max_time, "Compacted blocks");
+            self.replace_blocks(&group, Some(merged));
             for parent in &group {
                 delete_block_dir(parent.dir())?;
             }
@@ -315,11 +388,7 @@ impl Db {
         if doomed.is_empty() {
             return Ok(());
         }
-        inner
-            .blocks
-            .write()
-            .expect("blocks lock")
-            .retain(|b| !doomed.iter().any(|d| Arc::ptr_eq(d, b)));
+        self.replace_blocks(&doomed, None);
         for b in doomed {
             tracing::info!(ulid = %b.meta().ulid, "Deleting block beyond retention");
             delete_block_dir(b.dir())?;
@@ -353,17 +422,17 @@ impl Db {
     pub fn clean_tombstones(&self) -> Result<(), TsdbError> {
         let inner = &self.0;
         let _serial = inner.maintenance.lock().expect("maintenance lock");
+        let started = std::time::Instant::now();
         for old in self.blocks().into_iter().filter(|b| b.has_tombstones()) {
             let meta = merge_blocks(&inner.dir, std::slice::from_ref(&old))?;
-            let cleaned = Arc::new(Block::open(&inner.dir.join(&meta.ulid))?);
-            {
-                let mut blocks = inner.blocks.write().expect("blocks lock");
-                blocks.retain(|b| !Arc::ptr_eq(b, &old));
-                blocks.push(cleaned);
-                blocks.sort_by_key(|b| b.meta().min_time);
-            }
+            let cleaned = self.open_new_block(&meta)?;
+            self.replace_blocks(std::slice::from_ref(&old), Some(cleaned));
             delete_block_dir(old.dir())?;
         }
+        inner
+            .stats
+            .tombstone_cleanup
+            .observe(started.elapsed().as_secs_f64());
         Ok(())
     }
 
@@ -391,6 +460,13 @@ impl Db {
         Ok(())
     }
 
+    /// The oldest timestamp stored, in blocks or the head.
+    pub fn lowest_timestamp(&self) -> Option<Timestamp> {
+        let blocks = self.blocks().iter().map(|b| b.meta().min_time).min();
+        let head = self.0.head.time_range().map(|(min, _)| min);
+        blocks.into_iter().chain(head).min()
+    }
+
     /// Total bytes of blocks plus WAL, as size retention counts them.
     pub fn size(&self) -> u64 {
         self.blocks().iter().map(|b| b.size()).sum::<u64>() + self.0.head.wal_size()
@@ -401,9 +477,16 @@ impl Db {
         self.0.options.retention_bytes
     }
 
-    /// Fsyncs the WAL (graceful shutdown).
+    /// Whether the previous run left no lock file behind.
+    pub fn clean_start(&self) -> bool {
+        self.0.clean_start
+    }
+
+    /// Fsyncs the WAL and removes the lock file (graceful shutdown).
     pub fn close(&self) -> std::io::Result<()> {
-        self.0.head.close()
+        self.0.head.close()?;
+        self.0.lock.unlock()?;
+        std::fs::remove_file(self.0.dir.join(LOCK_FILE))
     }
 }
 

@@ -28,7 +28,7 @@ pub mod tombstones;
 
 pub use block::Block;
 pub use db::{Db, DbOptions};
-pub use head::{Head, HeadAppender, HeadOptions, PostingsStats, ReplayStats};
+pub use head::{Head, HeadAppender, HeadCounters, HeadOptions, PostingsStats, ReplayStats};
 pub use meta::{BlockCompaction, BlockDesc, BlockMeta, BlockStats};
 pub use metrics::DbStats;
 

@@ -634,3 +634,29 @@ fn max_block_duration_equal_to_the_block_range_disables_merging() {
         |b| b.meta().compaction.level == 1 && b.meta().max_time - b.meta().min_time == 2 * HOUR
     ));
 }
+
+/// The label endpoints without `match[]` (what `promtool query labels` asks) pass no
+/// matchers: blocks then answer for all their series, as the head does.
+#[test]
+fn label_lookups_without_matchers_see_block_series() {
+    let dir = tempfile::tempdir().unwrap();
+    let start = 100 * 2 * HOUR;
+    let db = open(
+        dir.path(),
+        DbOptions {
+            retention_ms: 0,
+            ..Default::default()
+        },
+    );
+    fill(&db, start, 5);
+    db.compact().unwrap();
+    assert_eq!(db.blocks().len(), 1);
+    // Only the block holds this range; the head starts two hours later.
+    let q = db.querier(start, start + HOUR).unwrap();
+    assert_eq!(q.label_names(&[]).unwrap(), ["__name__", "i"]);
+    assert_eq!(q.label_values("i", &[]).unwrap().len(), 20);
+    assert_eq!(q.label_values("__name__", &[]).unwrap(), ["db_test_metric"]);
+    // Outside every block and the head: nothing.
+    let q = db.querier(start - 2 * HOUR, start - HOUR).unwrap();
+    assert!(q.label_names(&[]).unwrap().is_empty());
+}

@@ -54,6 +54,7 @@ pub use checkpoint::{
     CheckpointDir, CheckpointError, CheckpointStats, checkpoint, last_checkpoint,
 };
 pub use wlog::{
-    CorruptionError, CorruptionReason, DEFAULT_SEGMENT_SIZE, FragmentType, PAGE_SIZE, Position,
-    ReadError, Reader, RepairReport, SegmentRange, SyncMode, Wal, WalOptions, segment_path,
+    CorruptionError, CorruptionReason, DEFAULT_SEGMENT_SIZE, FragmentType, FsyncObserver,
+    PAGE_SIZE, Position, ReadError, Reader, RepairReport, SegmentRange, SyncMode, Wal, WalOptions,
+    WalStats, segment_path,
 };

@@ -162,9 +162,7 @@ pub(crate) struct HeadInner {
     max_time: AtomicI64,
     /// Held for writing while a commit applies, for reading while a query snapshots.
     commit_lock: RwLock<()>,
-    samples_appended: AtomicU64,
-    out_of_order_samples: AtomicU64,
-    wal_writes_failed: AtomicU64,
+    counters: HeadCounters,
     /// See [`HeadOptions::min_valid_time`]; raised when the head is truncated.
     min_valid_time: AtomicI64,
     wal: Option<Mutex<WalWriter>>,
@@ -219,6 +217,7 @@ impl HeadInner {
             .expect("series stripe")
             .insert(r, s.clone());
         self.num_series.fetch_add(1, Ordering::Relaxed);
+        self.counters.series_created.fetch_add(1, Ordering::Relaxed);
         by_hash
             .entry(hash)
             .and_modify(|refs| refs.push(r))
@@ -232,6 +231,7 @@ impl HeadInner {
             disk: self.disk.as_ref(),
             series_ref,
             chunk_range: self.options.chunk_range_ms,
+            chunks_created: &self.counters.chunks_created,
         }
     }
 
@@ -329,6 +329,30 @@ impl HeadInner {
     }
 }
 
+/// What the head counts as it works (Prometheus's `prometheus_tsdb_head_*` counters);
+/// read with `load(Ordering::Relaxed)`.
+#[derive(Debug, Default)]
+pub struct HeadCounters {
+    /// Samples committed.
+    pub samples_appended: AtomicU64,
+    /// Samples refused for being older than their series' newest.
+    pub out_of_order_samples: AtomicU64,
+    /// Commits whose WAL write failed.
+    pub wal_writes_failed: AtomicU64,
+    /// Series created.
+    pub series_created: AtomicU64,
+    /// Series removed by truncation.
+    pub series_removed: AtomicU64,
+    /// Appends naming a series ref the head does not have.
+    pub series_not_found: AtomicU64,
+    /// Chunks started.
+    pub chunks_created: AtomicU64,
+    /// Chunks dropped by truncation or deletion.
+    pub chunks_removed: AtomicU64,
+    /// Appenders not yet committed or rolled back.
+    pub active_appenders: AtomicI64,
+}
+
 /// Head cardinality, as `/api/v1/status/tsdb` reports it: `(name, count)` lists, largest
 /// first.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -384,9 +408,7 @@ impl Head {
             min_time: AtomicI64::new(i64::MAX),
             max_time: AtomicI64::new(i64::MIN),
             commit_lock: RwLock::new(()),
-            samples_appended: AtomicU64::new(0),
-            out_of_order_samples: AtomicU64::new(0),
-            wal_writes_failed: AtomicU64::new(0),
+            counters: HeadCounters::default(),
             wal: None,
             disk,
         }))
@@ -540,9 +562,22 @@ impl Head {
         self.0.postings.read().expect("postings lock").stats(limit)
     }
 
-    /// WAL writes that failed since start (their commits were refused).
-    pub fn wal_writes_failed(&self) -> u64 {
-        self.0.wal_writes_failed.load(Ordering::Relaxed)
+    /// The WAL's page counts, when the head has a WAL.
+    pub(crate) fn wal_stats(&self) -> Option<Arc<ember_wal::WalStats>> {
+        let wal = self.0.wal.as_ref()?;
+        Some(wal.lock().expect("wal lock").wal.stats())
+    }
+
+    /// Reports the duration of every WAL fsync to `observe`.
+    pub(crate) fn on_wal_fsync(&self, observe: ember_wal::FsyncObserver) {
+        if let Some(wal) = &self.0.wal {
+            wal.lock().expect("wal lock").wal.on_fsync(observe);
+        }
+    }
+
+    /// What the head has counted so far.
+    pub fn counters(&self) -> &HeadCounters {
+        &self.0.counters
     }
 
     /// The WAL segment being written, if the head has a WAL.
@@ -551,16 +586,6 @@ impl Head {
             .wal
             .as_ref()
             .map(|w| w.lock().expect("wal lock").wal.current_segment())
-    }
-
-    /// Samples refused as out of order since start.
-    pub fn out_of_order_samples(&self) -> u64 {
-        self.0.out_of_order_samples.load(Ordering::Relaxed)
-    }
-
-    /// Samples appended since start.
-    pub fn samples_appended(&self) -> u64 {
-        self.0.samples_appended.load(Ordering::Relaxed)
     }
 
     /// The oldest and newest sample timestamps, `None` when empty.
@@ -626,13 +651,21 @@ impl Head {
         out
     }
 
-    /// Drops everything before `mint` (now persisted in a block): chunks, then series left
-    /// empty; later samples before `mint` are refused. Then checkpoints and truncates the WAL.
+    /// Drops everything before `mint` (now persisted in a block), then checkpoints and
+    /// truncates the WAL: [`gc`](Self::gc) then [`truncate_wal`](Self::truncate_wal).
     pub fn truncate(&self, mint: Timestamp) -> std::io::Result<()> {
+        self.gc(mint)?;
+        self.truncate_wal(mint)
+    }
+
+    /// Drops chunks ending before `mint`, then series left empty; later samples before
+    /// `mint` are refused.
+    pub(crate) fn gc(&self, mint: Timestamp) -> std::io::Result<()> {
         let inner = &self.0;
         inner.min_valid_time.fetch_max(mint, Ordering::Relaxed);
         let mut new_min = i64::MAX;
         let mut gone: Vec<Arc<MemSeries>> = Vec::new();
+        let mut chunks_removed = 0;
         {
             let _apply = inner.commit_lock.write().expect("commit lock");
             for stripe in &inner.series.by_ref {
@@ -640,9 +673,12 @@ impl Head {
                 let mut removed = Vec::new();
                 for (r, s) in stripe.iter() {
                     let mut data = s.data.lock().expect("series lock");
+                    let chunks_before = data.num_chunks();
                     // A series keeps its newest sample for order checks even when its
                     // chunks are gone, unless nothing recent remains.
-                    if data.truncate_before(mint) {
+                    let empty = data.truncate_before(mint);
+                    chunks_removed += chunks_before - data.num_chunks();
+                    if empty {
                         removed.push(*r);
                     } else if let Some((first, _)) = data.time_range() {
                         new_min = new_min.min(first);
@@ -671,15 +707,22 @@ impl Head {
         inner
             .num_series
             .fetch_sub(gone.len() as u64, Ordering::Relaxed);
+        let counters = &inner.counters;
+        counters
+            .series_removed
+            .fetch_add(gone.len() as u64, Ordering::Relaxed);
+        counters
+            .chunks_removed
+            .fetch_add(chunks_removed as u64, Ordering::Relaxed);
         if let Some(disk) = &inner.disk {
             disk.truncate_before(mint).map_err(std::io::Error::other)?;
         }
-        self.truncate_wal(mint)
+        Ok(())
     }
 
     /// Moves the WAL to a new segment, checkpoints the older ones (keeping series still in
     /// the head and samples from `mint` on) and deletes them. Commits continue meanwhile.
-    fn truncate_wal(&self, mint: Timestamp) -> std::io::Result<()> {
+    pub(crate) fn truncate_wal(&self, mint: Timestamp) -> std::io::Result<()> {
         let (Some(wal), Some(dir)) = (&self.0.wal, &self.0.wal_dir) else {
             return Ok(());
         };
@@ -742,10 +785,13 @@ impl Head {
         }
         let _apply = inner.commit_lock.write().expect("commit lock");
         for s in &affected {
-            s.data
-                .lock()
-                .expect("series lock")
-                .delete_range(mint, maxt, &inner.sink(s.series_ref));
+            let mut data = s.data.lock().expect("series lock");
+            let chunks_before = data.num_chunks();
+            data.delete_range(mint, maxt, &inner.sink(s.series_ref));
+            inner
+                .counters
+                .chunks_removed
+                .fetch_add(chunks_before as u64, Ordering::Relaxed);
         }
         drop(wal);
         Ok(affected.len())
@@ -804,11 +850,20 @@ pub struct HeadAppender {
 
 impl Appendable for Head {
     fn appender(&self) -> Box<dyn Appender> {
+        let counters = &self.0.counters;
+        counters.active_appenders.fetch_add(1, Ordering::Relaxed);
         Box::new(HeadAppender {
             head: self.0.clone(),
             samples: Vec::new(),
             pending_last: HashMap::new(),
         })
+    }
+}
+
+impl Drop for HeadAppender {
+    fn drop(&mut self) {
+        let counters = &self.head.counters;
+        counters.active_appenders.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
@@ -830,6 +885,7 @@ impl HeadAppender {
         if let Some((last_t, last_v)) = last {
             if t < last_t {
                 self.head
+                    .counters
                     .out_of_order_samples
                     .fetch_add(1, Ordering::Relaxed);
                 return Err(AppendError::OutOfOrder);
@@ -881,7 +937,13 @@ impl Appender for HeadAppender {
     ) -> Result<bool, AppendError> {
         match self.head.get(series_ref) {
             Some(series) => self.add(series, t, v).map(|_| true),
-            None => Ok(false),
+            None => {
+                if series_ref != 0 {
+                    let counters = &self.head.counters;
+                    counters.series_not_found.fetch_add(1, Ordering::Relaxed);
+                }
+                Ok(false)
+            }
         }
     }
 
@@ -902,7 +964,9 @@ impl Appender for HeadAppender {
         let mut wal = head.wal.as_ref().map(|w| w.lock().expect("wal lock"));
         if let Some(w) = wal.as_deref_mut() {
             head.log(w, &self.samples).map_err(|e| {
-                head.wal_writes_failed.fetch_add(1, Ordering::Relaxed);
+                head.counters
+                    .wal_writes_failed
+                    .fetch_add(1, Ordering::Relaxed);
                 AppendError::Storage(format!("write to WAL: {e}"))
             })?;
         }
@@ -912,7 +976,8 @@ impl Appender for HeadAppender {
             .iter()
             .filter(|p| head.apply_one(&p.series, p.t, p.v))
             .count();
-        head.samples_appended
+        head.counters
+            .samples_appended
             .fetch_add(applied as u64, Ordering::Relaxed);
         drop(wal);
         Ok(())

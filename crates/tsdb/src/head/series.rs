@@ -5,7 +5,7 @@ use crate::chunks::MappedChunkRef;
 use crate::head::disk::ChunkDiskMapper;
 use crate::head::postings::SeriesLabels;
 use ember_model::Timestamp;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 /// Prometheus aims for this many samples per chunk.
@@ -41,6 +41,8 @@ pub(crate) struct ChunkSink<'a> {
     pub(crate) disk: Option<&'a ChunkDiskMapper>,
     pub(crate) series_ref: u64,
     pub(crate) chunk_range: i64,
+    /// Counts the chunks started.
+    pub(crate) chunks_created: &'a AtomicU64,
 }
 
 /// The chunk being appended to.
@@ -112,6 +114,7 @@ impl SeriesData {
         };
         if cut {
             self.close_open(sink);
+            sink.chunks_created.fetch_add(1, Ordering::Relaxed);
             self.open = Some(OpenChunk {
                 chunk: XorChunk::new(),
                 mint: t,
@@ -279,6 +282,7 @@ mod tests {
             disk: None,
             series_ref: 1,
             chunk_range: range,
+            chunks_created: &AtomicU64::new(0),
         };
         // 15s samples over 4h: chunks never straddle a 2h boundary, ~120 samples each.
         for i in 0..(4 * 240) {

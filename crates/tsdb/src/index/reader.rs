@@ -125,6 +125,14 @@ impl<B: AsRef<[u8]>> IndexReader<B> {
         &self.toc
     }
 
+    /// Heap bytes the reader keeps to find symbols and postings (the rest stays in the
+    /// mapped file): Prometheus's `prometheus_tsdb_symbol_table_size_bytes` per block.
+    pub fn lookup_table_bytes(&self) -> usize {
+        let word = std::mem::size_of::<usize>();
+        (self.symbols.sampled.len() + self.samples.len()) * word
+            + self.names.len() * std::mem::size_of::<LabelName>()
+    }
+
     /// Number of symbols.
     pub fn symbol_count(&self) -> u32 {
         self.symbols.count

@@ -24,7 +24,7 @@ mod writer;
 
 pub use reader::{CorruptionError, CorruptionReason, Position, ReadError, Reader, SegmentRange};
 pub use repair::RepairReport;
-pub use writer::{DEFAULT_SEGMENT_SIZE, SyncMode, Wal, WalOptions};
+pub use writer::{DEFAULT_SEGMENT_SIZE, FsyncObserver, SyncMode, Wal, WalOptions, WalStats};
 
 use std::io;
 use std::path::{Path, PathBuf};

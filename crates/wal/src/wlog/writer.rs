@@ -6,6 +6,8 @@ use super::{
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread::JoinHandle;
 
 /// Prometheus's default segment size, 128 MiB.
@@ -54,6 +56,45 @@ impl Default for WalOptions {
     }
 }
 
+/// Counts a [`Wal`] keeps for self-monitoring (Prometheus's `prometheus_tsdb_wal_*`),
+/// readable at any time through [`Wal::stats`].
+#[derive(Debug, Default)]
+pub struct WalStats {
+    /// Writes of buffered pages to the segment file.
+    pub page_flushes: AtomicU64,
+    /// Pages completed (filled or padded) and written.
+    pub completed_pages: AtomicU64,
+}
+
+/// Called with the duration of every WAL fsync.
+pub type FsyncObserver = Arc<dyn Fn(std::time::Duration) + Send + Sync>;
+
+/// An optional [`FsyncObserver`] (a closure has no `Debug`).
+#[derive(Clone, Default)]
+struct FsyncHook(Option<FsyncObserver>);
+
+impl std::fmt::Debug for FsyncHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "FsyncHook(set)"
+        } else {
+            "FsyncHook(none)"
+        })
+    }
+}
+
+impl FsyncHook {
+    /// Fsyncs `file`, reporting the time taken.
+    fn sync(&self, file: &File) -> io::Result<()> {
+        let started = std::time::Instant::now();
+        let result = file.sync_data();
+        if let Some(observe) = &self.0 {
+            observe(started.elapsed());
+        }
+        result
+    }
+}
+
 /// A write-ahead log in one directory, appending to its newest segment.
 ///
 /// Not internally synchronised: writers share it behind a lock. Open it, read it from
@@ -73,6 +114,8 @@ pub struct Wal {
     /// Set when the log may no longer match what this writer believes is on disk (a
     /// failed rollback or fsync): every later call fails instead of writing garbage.
     pub(super) failed: bool,
+    stats: Arc<WalStats>,
+    fsync_hook: FsyncHook,
 }
 
 /// The segment being appended to, with the bytes placed but not yet written.
@@ -84,10 +127,16 @@ pub(super) struct ActiveSegment {
     written: u64,
     /// Encoded fragments and padding following `written`.
     pending: Vec<u8>,
+    stats: Arc<WalStats>,
 }
 
 impl ActiveSegment {
-    fn create(dir: &Path, index: u32, pending: Vec<u8>) -> io::Result<ActiveSegment> {
+    fn create(
+        dir: &Path,
+        index: u32,
+        pending: Vec<u8>,
+        stats: Arc<WalStats>,
+    ) -> io::Result<ActiveSegment> {
         let file = OpenOptions::new()
             .append(true)
             .create_new(true)
@@ -97,6 +146,7 @@ impl ActiveSegment {
             file,
             written: 0,
             pending,
+            stats,
         })
     }
 
@@ -153,9 +203,18 @@ impl ActiveSegment {
     }
 
     fn write_pending(&mut self) -> io::Result<()> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
         self.file.write_all(&self.pending)?;
+        let page = PAGE_SIZE as u64;
+        let pages_before = self.written / page;
         self.written += self.pending.len() as u64;
         self.pending.clear();
+        self.stats.page_flushes.fetch_add(1, Ordering::Relaxed);
+        self.stats
+            .completed_pages
+            .fetch_add(self.written / page - pages_before, Ordering::Relaxed);
         Ok(())
     }
 
@@ -191,7 +250,8 @@ impl Wal {
             })?,
             None => 0,
         };
-        let active = ActiveSegment::create(&dir, next, Vec::new())?;
+        let stats = Arc::new(WalStats::default());
+        let active = ActiveSegment::create(&dir, next, Vec::new(), stats.clone())?;
         sync_dir(&dir)?;
         Ok(Wal {
             dir,
@@ -201,7 +261,19 @@ impl Wal {
             encoder: snap::raw::Encoder::new(),
             retiring: None,
             failed: false,
+            stats,
+            fsync_hook: FsyncHook::default(),
         })
+    }
+
+    /// Page counts, shared: they keep counting after this call.
+    pub fn stats(&self) -> Arc<WalStats> {
+        self.stats.clone()
+    }
+
+    /// Reports the duration of every later fsync to `observe`.
+    pub fn on_fsync(&mut self, observe: FsyncObserver) {
+        self.fsync_hook = FsyncHook(Some(observe));
     }
 
     /// The WAL's directory.
@@ -320,8 +392,9 @@ impl Wal {
         let finished = self.switch_to_new_segment(next)?;
         self.wait_for_retired()?;
         let dir = self.dir.clone();
+        let hook = self.fsync_hook.clone();
         self.retiring = Some(std::thread::spawn(move || {
-            finished.file.sync_data()?;
+            hook.sync(&finished.file)?;
             sync_dir(&dir)
         }));
         Ok(next)
@@ -331,7 +404,7 @@ impl Wal {
     pub(super) fn switch_to_new_segment(&mut self, index: u32) -> io::Result<ActiveSegment> {
         // The write buffer is empty between batches; keep its capacity.
         let pending = std::mem::take(&mut self.active.pending);
-        let next = ActiveSegment::create(&self.dir, index, pending)?;
+        let next = ActiveSegment::create(&self.dir, index, pending, self.stats.clone())?;
         Ok(std::mem::replace(&mut self.active, next))
     }
 
@@ -356,7 +429,7 @@ impl Wal {
     pub fn sync(&mut self) -> io::Result<()> {
         self.check_usable()?;
         self.wait_for_retired()?;
-        let result = self.active.file.sync_data();
+        let result = self.fsync_hook.sync(&self.active.file);
         if result.is_err() {
             self.failed = true;
         }
