@@ -660,3 +660,24 @@ fn label_lookups_without_matchers_see_block_series() {
     let q = db.querier(start - 2 * HOUR, start - HOUR).unwrap();
     assert!(q.label_names(&[]).unwrap().is_empty());
 }
+
+#[test]
+fn a_directory_is_opened_by_one_database_at_a_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = open(dir.path(), DbOptions::default());
+    assert!(db.clean_start());
+    let second = Db::open(
+        dir.path(),
+        DbOptions::default(),
+        &ember_selfmetrics::Registry::new(),
+    );
+    let err = second.err().expect("a second open is refused").to_string();
+    assert!(err.contains("lock DB directory"), "{err}");
+    db.close().unwrap();
+    drop(db);
+    let again = open(dir.path(), DbOptions::default());
+    assert!(again.clean_start(), "a closed database left no lock file");
+    drop(again);
+    // Dropped without close (a crash): the next start is not clean, but it starts.
+    assert!(!open(dir.path(), DbOptions::default()).clean_start());
+}
