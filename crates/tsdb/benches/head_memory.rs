@@ -51,6 +51,16 @@ fn labels(i: usize) -> Labels {
     ])
 }
 
+/// Resident set size from /proc (Linux), 0 elsewhere.
+fn rss_bytes() -> isize {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<isize>().ok())
+        .map_or(0, |kb| kb * 1024)
+}
+
 fn main() {
     let n: usize = std::env::args()
         .skip(1)
@@ -59,6 +69,7 @@ fn main() {
     let dir = tempfile::tempdir().unwrap();
     let sets: Vec<Labels> = (0..n).map(labels).collect();
     let before = LIVE.load(Ordering::Relaxed);
+    let rss_before = rss_bytes();
     let (head, _) = Head::replay(
         HeadOptions::default(),
         &dir.path().join("wal"),
@@ -66,9 +77,14 @@ fn main() {
     )
     .unwrap();
     let mut refs = vec![0 as SeriesRef; n];
-    let mut report = |what: &str| {
+    let report = |what: &str| {
         let bytes = LIVE.load(Ordering::Relaxed) - before;
-        println!("{what:<32} {:>8.0} bytes/series", bytes as f64 / n as f64);
+        let rss = rss_bytes() - rss_before;
+        println!(
+            "{what:<20} heap {:>6.0} bytes/series, RSS {:>6.0} bytes/series",
+            bytes as f64 / n as f64,
+            rss as f64 / n as f64
+        );
     };
     for scrape in 0..240i64 {
         let t = 1_700_000_000_000 + scrape * 15_000;
