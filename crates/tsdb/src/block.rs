@@ -70,12 +70,7 @@ impl Block {
         maxt: Timestamp,
         mut visit: impl FnMut(u64, &[(&str, &str)], &[ChunkMeta]) -> Result<(), TsdbError>,
     ) -> Result<(), TsdbError> {
-        let refs = if matchers.is_empty() {
-            self.index.all_postings().map(|p| p.collect::<Vec<_>>())
-        } else {
-            self.index.postings_for_matchers(matchers)
-        }
-        .map_err(|e| TsdbError::block(&self.dir, e))?;
+        let refs = self.matching_refs(matchers)?;
         let mut labels = Vec::new();
         let mut metas: Vec<ChunkMeta> = Vec::new();
         for r in refs {
@@ -91,40 +86,34 @@ impl Block {
     }
 
     /// Series matching `matchers` with their samples in `[mint, maxt]` (deleted ones left
-    /// out), sorted by labels.
-    pub fn select(
+    /// out), in label order, each read from the mapped files when the iterator reaches it.
+    pub(crate) fn select(
         &self,
         matchers: &[Matcher],
         mint: Timestamp,
         maxt: Timestamp,
-    ) -> Result<Vec<Series>, TsdbError> {
-        let tombstones = self.tombstones.read().expect("tombstones lock");
-        let mut out = Vec::new();
-        self.for_each_series(matchers, mint, maxt, |r, labels, metas| {
-            let mut samples = Vec::new();
-            for m in metas {
-                let (_, bytes) = self
-                    .chunks
-                    .chunk(ChunkRef(m.chunk_ref))
-                    .map_err(|e| TsdbError::block(&self.dir, e))?;
-                samples.extend(
-                    XorIterator::new(bytes)
-                        .skip_while(|&(t, _)| t < mint)
-                        .take_while(|&(t, _)| t <= maxt),
-                );
-            }
-            if let Some(deleted) = tombstones.get(r) {
-                samples.retain(|&(t, _)| !deleted.contains(t));
-            }
-            if !samples.is_empty() {
-                out.push(Series {
-                    labels: Labels::from_pairs(labels.iter().copied()),
-                    samples,
-                });
-            }
-            Ok(())
-        })?;
-        Ok(out)
+    ) -> Result<BlockSeries<'_>, TsdbError> {
+        Ok(BlockSeries {
+            block: self,
+            refs: self.matching_refs(matchers)?.into_iter(),
+            // A copy, so deletions are not blocked while the iterator lives.
+            tombstones: self.tombstones.read().expect("tombstones lock").clone(),
+            mint,
+            maxt,
+            labels: Vec::new(),
+            metas: Vec::new(),
+        })
+    }
+
+    /// Refs of the series `matchers` select (every series when there is none), in label
+    /// order.
+    fn matching_refs(&self, matchers: &[Matcher]) -> Result<Vec<u64>, TsdbError> {
+        if matchers.is_empty() {
+            self.index.all_postings().map(|p| p.collect::<Vec<_>>())
+        } else {
+            self.index.postings_for_matchers(matchers)
+        }
+        .map_err(|e| TsdbError::block(&self.dir, e))
     }
 
     /// Labels of the series matching `matchers` that have chunks in `[mint, maxt]`.
@@ -140,6 +129,72 @@ impl Block {
             Ok(())
         })?;
         Ok(out)
+    }
+}
+
+/// The series of one block a select found, decoded one by one.
+pub(crate) struct BlockSeries<'a> {
+    block: &'a Block,
+    refs: std::vec::IntoIter<u64>,
+    tombstones: Tombstones,
+    mint: Timestamp,
+    maxt: Timestamp,
+    labels: Vec<(&'a str, &'a str)>,
+    metas: Vec<ChunkMeta>,
+}
+
+impl BlockSeries<'_> {
+    /// The samples of series `r` in range, its chunk metas already in `self.metas`.
+    fn samples(&self, r: u64) -> Result<Vec<(Timestamp, f64)>, TsdbError> {
+        let mut samples = Vec::new();
+        for m in self.metas.iter() {
+            let (_, bytes) = self
+                .block
+                .chunks
+                .chunk(ChunkRef(m.chunk_ref))
+                .map_err(|e| TsdbError::block(&self.block.dir, e))?;
+            samples.extend(
+                XorIterator::new(bytes)
+                    .skip_while(|&(t, _)| t < self.mint)
+                    .take_while(|&(t, _)| t <= self.maxt),
+            );
+        }
+        if let Some(deleted) = self.tombstones.get(r) {
+            samples.retain(|&(t, _)| !deleted.contains(t));
+        }
+        Ok(samples)
+    }
+}
+
+impl Iterator for BlockSeries<'_> {
+    type Item = Result<Series, TsdbError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            let r = self.refs.next()?;
+            let block = self.block;
+            if let Err(e) = block
+                .index
+                .series_into(r, &mut self.labels, &mut self.metas)
+            {
+                return Some(Err(TsdbError::block(&block.dir, e)));
+            }
+            let (mint, maxt) = (self.mint, self.maxt);
+            self.metas.retain(|m| m.maxt >= mint && m.mint <= maxt);
+            if self.metas.is_empty() {
+                continue;
+            }
+            match self.samples(r) {
+                Ok(samples) if samples.is_empty() => continue,
+                Ok(samples) => {
+                    return Some(Ok(Series {
+                        labels: Labels::from_pairs(self.labels.iter().copied()),
+                        samples,
+                    }));
+                }
+                Err(e) => return Some(Err(e)),
+            }
+        }
     }
 }
 

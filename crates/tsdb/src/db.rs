@@ -15,7 +15,6 @@ use ember_storage::{
     AppendError, Appendable, Appender, Metadata, Querier, Queryable, Series, SeriesRef,
     StorageError,
 };
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
@@ -95,7 +94,7 @@ impl Db {
         let lock_path = dir.join(LOCK_FILE);
         let clean_start = !lock_path.exists();
         let lock = std::fs::File::create(&lock_path).map_err(io)?;
-        lock.try_lock().map_err(|e| TsdbError::Io {
+        lock_within(&lock, LOCK_WAIT).map_err(|e| TsdbError::Io {
             path: lock_path.clone(),
             source: std::io::Error::new(
                 std::io::ErrorKind::WouldBlock,
@@ -499,6 +498,23 @@ impl WeakDb {
     }
 }
 
+/// How long opening waits for the directory lock: a database dropped in this process
+/// holds it until its compactor finishes the pass it is in.
+const LOCK_WAIT: Duration = Duration::from_secs(10);
+
+/// Flocks `file`, retrying until `wait` has passed.
+fn lock_within(file: &std::fs::File, wait: Duration) -> Result<(), std::fs::TryLockError> {
+    let deadline = std::time::Instant::now() + wait;
+    loop {
+        match file.try_lock() {
+            Err(std::fs::TryLockError::WouldBlock) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            result => return result,
+        }
+    }
+}
+
 /// Recreates the directory tree `from` under `to` with hard links to its files.
 fn link_tree(from: &Path, to: &Path) -> std::io::Result<()> {
     std::fs::create_dir_all(to)?;
@@ -640,41 +656,76 @@ impl DbQuerier {
         }
         all.extend(
             self.head
-                .querier(self.mint, self.maxt)?
-                .select(matchers)?
-                .into_iter()
+                .select_series(matchers, self.mint, self.maxt)
                 .map(|s| s.labels),
         );
         Ok(all.into_iter().collect())
     }
 }
 
-impl Querier for DbQuerier {
-    fn select(&self, matchers: &[Matcher]) -> Result<Vec<Series>, StorageError> {
-        let mut merged: BTreeMap<Labels, Vec<(Timestamp, f64)>> = BTreeMap::new();
-        let sources = self.blocks.iter().map(|b| {
-            b.select(matchers, self.mint, self.maxt)
-                .map_err(storage_error)
-        });
-        let head = std::iter::once(
-            self.head
-                .querier(self.mint, self.maxt)
-                .and_then(|q| q.select(matchers)),
-        );
-        for series_set in sources.chain(head) {
-            for s in series_set? {
-                match merged.get_mut(&s.labels) {
-                    Some(existing) => merge_samples(existing, s.samples),
-                    None => {
-                        merged.insert(s.labels, s.samples);
-                    }
-                }
+impl DbQuerier {
+    /// Series matching `matchers` from every block and the head, merged into one label
+    /// order, each decoded when reached.
+    fn series(&self, matchers: &[Matcher]) -> Result<MergedSeries<'_>, StorageError> {
+        let mut sources: Vec<SeriesIter<'_>> = Vec::with_capacity(self.blocks.len() + 1);
+        for b in &self.blocks {
+            let series = b
+                .select(matchers, self.mint, self.maxt)
+                .map_err(storage_error)?;
+            sources.push(Box::new(series.map(|r| r.map_err(storage_error))));
+        }
+        let head = self.head.select_series(matchers, self.mint, self.maxt);
+        sources.push(Box::new(head.map(Ok)));
+        Ok(MergedSeries {
+            sources: sources.into_iter().map(Iterator::peekable).collect(),
+        })
+    }
+}
+
+type SeriesIter<'a> = Box<dyn Iterator<Item = Result<Series, StorageError>> + 'a>;
+
+/// Series from several sources, each in label order, merged into one label order. A
+/// series several sources hold (overlapping blocks, a block and the head) comes out
+/// once, its samples merged by timestamp.
+struct MergedSeries<'a> {
+    sources: Vec<std::iter::Peekable<SeriesIter<'a>>>,
+}
+
+impl Iterator for MergedSeries<'_> {
+    type Item = Result<Series, StorageError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        for source in &mut self.sources {
+            if matches!(source.peek(), Some(Err(_))) {
+                return source.next();
             }
         }
-        Ok(merged
-            .into_iter()
-            .map(|(labels, samples)| Series { labels, samples })
-            .collect())
+        let first = self
+            .sources
+            .iter_mut()
+            .filter_map(|s| s.peek())
+            .filter_map(|r| r.as_ref().ok())
+            .map(|s| &s.labels)
+            .min()?
+            .clone();
+        let mut merged: Option<Series> = None;
+        for source in &mut self.sources {
+            let Some(Ok(series)) = source.next_if(|r| r.as_ref().is_ok_and(|s| s.labels == first))
+            else {
+                continue;
+            };
+            match &mut merged {
+                Some(m) => merge_samples(&mut m.samples, series.samples),
+                None => merged = Some(series),
+            }
+        }
+        merged.map(Ok)
+    }
+}
+
+impl Querier for DbQuerier {
+    fn select(&self, matchers: &[Matcher]) -> Result<Vec<Series>, StorageError> {
+        self.series(matchers)?.collect()
     }
 
     fn label_names(&self, matchers: &[Matcher]) -> Result<Vec<String>, StorageError> {

@@ -575,6 +575,23 @@ impl Head {
         }
     }
 
+    /// Series matching `matchers` with samples in `[mint, maxt]`, in label order: a
+    /// consistent snapshot of their chunks (compressed), each series decoded when reached.
+    pub(crate) fn select_series(
+        &self,
+        matchers: &[Matcher],
+        mint: Timestamp,
+        maxt: Timestamp,
+    ) -> impl Iterator<Item = Series> + use<> {
+        let mut snapshot = self.0.snapshot(matchers, mint, maxt);
+        snapshot.sort_by(|a, b| a.0.cmp(&b.0));
+        snapshot.into_iter().filter_map(move |(labels, chunks)| {
+            let mut samples = Vec::new();
+            decode_into(&chunks, mint, maxt, &mut samples);
+            (!samples.is_empty()).then_some(Series { labels, samples })
+        })
+    }
+
     /// What the head has counted so far.
     pub fn counters(&self) -> &HeadCounters {
         &self.0.counters
@@ -1018,18 +1035,9 @@ impl HeadQuerier {
 
 impl Querier for HeadQuerier {
     fn select(&self, matchers: &[Matcher]) -> Result<Vec<Series>, StorageError> {
-        let mut out: Vec<Series> = self
-            .head
-            .snapshot(matchers, self.mint, self.maxt)
-            .into_iter()
-            .filter_map(|(labels, chunks)| {
-                let mut samples = Vec::new();
-                decode_into(&chunks, self.mint, self.maxt, &mut samples);
-                (!samples.is_empty()).then_some(Series { labels, samples })
-            })
-            .collect();
-        out.sort_by(|a, b| a.labels.cmp(&b.labels));
-        Ok(out)
+        Ok(Head(self.head.clone())
+            .select_series(matchers, self.mint, self.maxt)
+            .collect())
     }
 
     fn label_names(&self, matchers: &[Matcher]) -> Result<Vec<String>, StorageError> {
