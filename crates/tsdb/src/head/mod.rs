@@ -8,12 +8,14 @@
 //! - [`Head::replay`] rebuilds the head from a WAL at start-up.
 
 mod disk;
+mod int_map;
 mod postings;
 mod series;
 
 pub(crate) use series::ClosedChunk;
 
 use crate::head::disk::ChunkDiskMapper;
+use crate::head::int_map::IntMap;
 use crate::head::postings::MemPostings;
 use crate::head::series::{ChunkSink, MemSeries, decode_into};
 use ember_model::{Labels, Matcher, Timestamp};
@@ -23,7 +25,6 @@ use ember_storage::{
 };
 use ember_wal::Wal;
 use ember_wal::record::{self, RecordType, RefSample};
-use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
@@ -50,9 +51,9 @@ impl Default for HeadOptions {
 
 /// Series lookup tables, split in stripes.
 struct SeriesStripes {
-    by_ref: Vec<RwLock<HashMap<u64, Arc<MemSeries>>>>,
+    by_ref: Vec<RwLock<IntMap<Arc<MemSeries>>>>,
     /// Labels hash → refs with that hash. The labels themselves live once, in the series.
-    by_hash: Vec<RwLock<HashMap<u64, HashRefs>>>,
+    by_hash: Vec<RwLock<IntMap<HashRefs>>>,
 }
 
 /// The refs of series whose labels share a hash: almost always one, kept inline.
@@ -475,7 +476,7 @@ impl Head {
         let mut series_recs = Vec::new();
         let mut samples = Vec::new();
         let mut tombstones = Vec::new();
-        let mut refs: HashMap<u64, Arc<MemSeries>> = HashMap::new();
+        let mut refs: IntMap<Arc<MemSeries>> = IntMap::default();
         loop {
             let record = match reader.next_record() {
                 Ok(Some(r)) => r,
@@ -862,7 +863,7 @@ pub struct HeadAppender {
     head: Arc<HeadInner>,
     samples: Vec<PendingSample>,
     /// The newest pending sample per series ref, for in-transaction order checks.
-    pending_last: HashMap<u64, (Timestamp, f64)>,
+    pending_last: IntMap<(Timestamp, f64)>,
 }
 
 impl Appendable for Head {
@@ -872,7 +873,7 @@ impl Appendable for Head {
         Box::new(HeadAppender {
             head: self.0.clone(),
             samples: Vec::new(),
-            pending_last: HashMap::new(),
+            pending_last: IntMap::default(),
         })
     }
 }
