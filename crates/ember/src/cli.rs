@@ -128,6 +128,10 @@ pub(crate) struct ServerFlags {
     /// Maximum number of queries executed concurrently.
     #[arg(long = "query.max-concurrency", default_value_t = 20)]
     pub(crate) query_max_concurrency: u32,
+    /// Comma-separated experimental features to enable (Ember knows
+    /// `promql-per-step-stats`; others are accepted and logged as unsupported).
+    #[arg(long = "enable-feature", value_delimiter = ',')]
+    pub(crate) enable_feature: Vec<String>,
     /// Only log messages with the given severity or above: debug, info, warn, error.
     #[arg(long = "log.level", default_value = "info", value_parser = ["debug", "info", "warn", "error"])]
     pub(crate) log_level: String,
@@ -169,6 +173,7 @@ impl ServerFlags {
                 "query.max-concurrency",
                 self.query_max_concurrency.to_string(),
             ),
+            ("enable-feature", self.enable_feature.join(",")),
             ("log.level", self.log_level.clone()),
             ("log.format", self.log_format.clone()),
         ]

@@ -103,6 +103,7 @@ impl Reloader {
 
 async fn serve(flags: ServerFlags) -> anyhow::Result<()> {
     tracing::info!(version = env!("CARGO_PKG_VERSION"), "Starting Ember");
+    log_features(&flags);
     let config = load_config(&flags)?;
     std::fs::create_dir_all(&flags.storage_path)
         .with_context(|| format!("creating storage directory {:?}", flags.storage_path))?;
@@ -151,6 +152,7 @@ async fn serve(flags: ServerFlags) -> anyhow::Result<()> {
             enable_admin_api: flags.enable_admin_api,
             enable_remote_write_receiver: flags.enable_remote_write_receiver,
             query_max_concurrency: flags.query_max_concurrency as usize,
+            per_step_stats: feature_enabled(&flags, "promql-per-step-stats"),
             route_prefix,
             flags: flags.as_map(),
         },
@@ -188,6 +190,33 @@ async fn serve(flags: ServerFlags) -> anyhow::Result<()> {
     db.close().context("closing the WAL")?;
     tracing::info!("See you next time!");
     Ok(())
+}
+
+/// The `--enable-feature` values Ember acts on.
+const KNOWN_FEATURES: &[&str] = &["promql-per-step-stats"];
+
+/// Whether `--enable-feature` names `feature`.
+fn feature_enabled(flags: &ServerFlags, feature: &str) -> bool {
+    flags.enable_feature.iter().any(|f| f.trim() == feature)
+}
+
+/// Logs the enabled features, warning about the ones Ember does not have.
+fn log_features(flags: &ServerFlags) {
+    for f in flags
+        .enable_feature
+        .iter()
+        .map(|f| f.trim())
+        .filter(|f| !f.is_empty())
+    {
+        if KNOWN_FEATURES.contains(&f) {
+            tracing::info!(option = f, "Experimental feature enabled");
+        } else {
+            tracing::warn!(
+                option = f,
+                "Unknown or unsupported option for --enable-feature"
+            );
+        }
+    }
 }
 
 /// Retention from the flags, overridden by the config file's `storage.tsdb` section;

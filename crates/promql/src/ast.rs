@@ -136,6 +136,8 @@ pub enum At {
 /// An instant-vector selector.
 #[derive(Clone, Debug, PartialEq)]
 pub struct VectorSelector {
+    /// The metric name written before the braces (`up` in `up{job="a"}`), if any.
+    pub name: Option<String>,
     /// Every matcher, the metric name included as a `__name__` matcher.
     pub matchers: Vec<Matcher>,
     /// `offset`, in milliseconds (negative for `offset -5m`).
@@ -175,6 +177,11 @@ pub struct Call {
     pub name: String,
     /// The arguments.
     pub args: Vec<Expr>,
+    /// The declared parameter types.
+    pub arg_types: Vec<ValueType>,
+    /// How many more arguments than `arg_types` the function takes, as Prometheus counts:
+    /// 0 none, `n` up to `n` optional ones (repeating the last type), negative any number.
+    pub variadic: i32,
     /// The declared return type.
     pub return_type: ValueType,
 }

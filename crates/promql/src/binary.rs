@@ -180,8 +180,31 @@ fn or(
             }
         }
     }
-    rhs.retain(|s| s.values.iter().any(Option::is_some));
-    lhs.extend(rhs);
+    // A right-hand series with the labels of a left-hand one is the same series: it fills
+    // the steps the left one lacks (where it has a value, the right one was just removed).
+    let mut index: HashMap<(Labels, bool), usize> = lhs
+        .iter()
+        .enumerate()
+        .map(|(i, s)| ((s.labels.clone(), s.drop_name), i))
+        .collect();
+    for s in rhs {
+        if s.values.iter().all(Option::is_none) {
+            continue;
+        }
+        match index.get(&(s.labels.clone(), s.drop_name)) {
+            Some(&i) => {
+                for (slot, v) in lhs[i].values.iter_mut().zip(s.values) {
+                    if slot.is_none() {
+                        *slot = v;
+                    }
+                }
+            }
+            None => {
+                index.insert((s.labels.clone(), s.drop_name), lhs.len());
+                lhs.push(s);
+            }
+        }
+    }
     lhs
 }
 

@@ -6,7 +6,7 @@ use crate::ast::{Expr, ValueType};
 use crate::eval::{Evaluator, Grid, StepSeries, Value};
 use crate::functions::merge_duplicates;
 use crate::parse::parse_expr;
-use crate::value::{QueryError, QueryOutput, QueryValue, Sample, SeriesPoints};
+use crate::value::{QueryError, QueryOutput, QueryStats, QueryValue, Sample, SeriesPoints};
 use ember_storage::Queryable;
 use std::time::{Duration, Instant};
 
@@ -118,9 +118,11 @@ impl Engine {
                 QueryValue::Matrix(out)
             }
         };
+        let stats = query_stats(&mut ev, grid.len, &value);
         Ok(QueryOutput {
             value,
             warnings: ev.warnings,
+            stats,
         })
     }
 
@@ -209,9 +211,12 @@ impl Engine {
             .filter(|s| !s.points.is_empty())
             .collect();
         out.sort_by(|a, b| a.labels.cmp(&b.labels));
+        let value = QueryValue::Matrix(out);
+        let stats = query_stats(&mut ev, grid.len, &value);
         Ok(QueryOutput {
-            value: QueryValue::Matrix(out),
+            value,
             warnings: ev.warnings,
+            stats,
         })
     }
 
@@ -237,7 +242,25 @@ impl Engine {
             query_end: end,
             query_step: step,
             warnings: Vec::new(),
+            samples_per_step: Vec::new(),
+            peak_samples: 0,
         }
+    }
+}
+
+/// The query's sample statistics: the selectors' counts, one entry per step, and the peak
+/// including the result.
+fn query_stats(ev: &mut Evaluator<'_>, steps: usize, value: &QueryValue) -> QueryStats {
+    let result_samples = match value {
+        QueryValue::Scalar { .. } | QueryValue::String { .. } => 1,
+        QueryValue::Vector(v) => v.len(),
+        QueryValue::Matrix(m) => m.iter().map(|s| s.points.len()).sum(),
+    } as u64;
+    let mut samples_per_step = std::mem::take(&mut ev.samples_per_step);
+    samples_per_step.resize(steps, 0);
+    QueryStats {
+        samples_per_step,
+        peak_samples: ev.peak_samples.max(result_samples),
     }
 }
 
@@ -310,15 +333,40 @@ mod tests {
     }
 
     #[test]
+    fn sample_statistics_count_what_selectors_read() {
+        let (s, e) = (storage(), Engine::default());
+        let stats = |q: &str, start: i64, end: i64| {
+            if start == end {
+                e.instant_query_with_warnings(&s, q, start).unwrap().stats
+            } else {
+                e.range_query_with_warnings(&s, q, start, end, 60_000)
+                    .unwrap()
+                    .stats
+            }
+        };
+        let st = stats("up_total", 120_000, 120_000);
+        assert_eq!((st.samples_per_step, st.peak_samples), (vec![2], 2));
+        let st = stats("sum(up_total)", 120_000, 240_000);
+        assert_eq!(st.samples_per_step, vec![2, 2, 2]);
+        assert_eq!(st.total_samples(), 6);
+        // Two points per window and series.
+        assert_eq!(
+            stats("rate(up_total[2m])", 240_000, 240_000).total_samples(),
+            4
+        );
+        // The subquery's windows count (3 points per series), not its inner reads.
+        let st = stats("max_over_time(up_total[3m:1m])", 240_000, 240_000);
+        assert_eq!(st.samples_per_step, vec![6]);
+        let st = stats("1", 0, 120_000);
+        assert_eq!((st.samples_per_step, st.peak_samples), (vec![0, 0, 0], 3));
+    }
+
+    #[test]
     fn errors_use_prometheus_wording() {
         let (s, e) = (storage(), Engine::default());
         let err = e.instant_query(&s, "sum(", 0).unwrap_err();
         assert_eq!(err.kind, ErrorKind::BadData);
-        assert!(
-            err.message.starts_with("1:1: parse error:"),
-            "{}",
-            err.message
-        );
+        assert_eq!(err.message, "1:5: parse error: unclosed left parenthesis");
         let err = e
             .instant_query(&s, r#"label_replace(up_total, "job", "x", "", "")"#, 60_000)
             .unwrap_err();

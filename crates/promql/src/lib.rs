@@ -30,4 +30,4 @@ mod value;
 
 pub use engine::{Engine, EngineOptions};
 pub use parse::{ParseError, format_query, parse_expr, parse_series_selector};
-pub use value::{ErrorKind, QueryError, QueryOutput, QueryValue, Sample, SeriesPoints};
+pub use value::{ErrorKind, QueryError, QueryOutput, QueryStats, QueryValue, Sample, SeriesPoints};

@@ -53,6 +53,27 @@ pub struct QueryOutput {
     pub value: QueryValue,
     /// Annotations such as `PromQL info: metric might not be a counter, …`.
     pub warnings: Vec<String>,
+    /// How many samples the query read, for the HTTP API's `stats` parameter.
+    pub stats: QueryStats,
+}
+
+/// Sample counts of one query, as Prometheus reports them under `stats`.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct QueryStats {
+    /// Samples read per step of the query (one entry for an instant query): per step, one
+    /// for every series an instant selector yields and every point in the windows of range
+    /// selectors and subqueries (whose inner evaluation is not counted, as in Prometheus).
+    pub samples_per_step: Vec<u64>,
+    /// The most samples held at once: the largest selector result or the final result.
+    /// Prometheus's engine also counts its intermediate vectors, so its figure can be higher.
+    pub peak_samples: u64,
+}
+
+impl QueryStats {
+    /// `totalQueryableSamples`: the sum over the steps.
+    pub fn total_samples(&self) -> u64 {
+        self.samples_per_step.iter().sum()
+    }
 }
 
 /// The class of a query failure, as the HTTP API reports it.

@@ -10,6 +10,7 @@ use crate::tombstones::{Interval, Tombstones, read_tombstones, write_tombstones}
 use ember_model::{Labels, Matcher, Timestamp};
 use ember_storage::Series;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// An open block.
 pub struct Block {
@@ -87,20 +88,20 @@ impl Block {
 
     /// Series matching `matchers` with their samples in `[mint, maxt]` (deleted ones left
     /// out), in label order, each read from the mapped files when the iterator reaches it.
+    /// The iterator keeps the block open, so the block may be deleted meanwhile.
     pub(crate) fn select(
-        &self,
+        self: &Arc<Self>,
         matchers: &[Matcher],
         mint: Timestamp,
         maxt: Timestamp,
-    ) -> Result<BlockSeries<'_>, TsdbError> {
+    ) -> Result<BlockSeries, TsdbError> {
         Ok(BlockSeries {
-            block: self,
+            block: self.clone(),
             refs: self.matching_refs(matchers)?.into_iter(),
             // A copy, so deletions are not blocked while the iterator lives.
             tombstones: self.tombstones.read().expect("tombstones lock").clone(),
             mint,
             maxt,
-            labels: Vec::new(),
             metas: Vec::new(),
         })
     }
@@ -133,17 +134,16 @@ impl Block {
 }
 
 /// The series of one block a select found, decoded one by one.
-pub(crate) struct BlockSeries<'a> {
-    block: &'a Block,
+pub(crate) struct BlockSeries {
+    block: Arc<Block>,
     refs: std::vec::IntoIter<u64>,
     tombstones: Tombstones,
     mint: Timestamp,
     maxt: Timestamp,
-    labels: Vec<(&'a str, &'a str)>,
     metas: Vec<ChunkMeta>,
 }
 
-impl BlockSeries<'_> {
+impl BlockSeries {
     /// The samples of series `r` in range, its chunk metas already in `self.metas`.
     fn samples(&self, r: u64) -> Result<Vec<(Timestamp, f64)>, TsdbError> {
         let mut samples = Vec::new();
@@ -166,17 +166,15 @@ impl BlockSeries<'_> {
     }
 }
 
-impl Iterator for BlockSeries<'_> {
+impl Iterator for BlockSeries {
     type Item = Result<Series, TsdbError>;
 
     fn next(&mut self) -> Option<Self::Item> {
+        let block = self.block.clone();
+        let mut labels = Vec::new();
         loop {
             let r = self.refs.next()?;
-            let block = self.block;
-            if let Err(e) = block
-                .index
-                .series_into(r, &mut self.labels, &mut self.metas)
-            {
+            if let Err(e) = block.index.series_into(r, &mut labels, &mut self.metas) {
                 return Some(Err(TsdbError::block(&block.dir, e)));
             }
             let (mint, maxt) = (self.mint, self.maxt);
@@ -188,7 +186,7 @@ impl Iterator for BlockSeries<'_> {
                 Ok(samples) if samples.is_empty() => continue,
                 Ok(samples) => {
                     return Some(Ok(Series {
-                        labels: Labels::from_pairs(self.labels.iter().copied()),
+                        labels: Labels::from_pairs(labels.iter().copied()),
                         samples,
                     }));
                 }

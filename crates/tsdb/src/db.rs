@@ -231,14 +231,15 @@ impl Db {
                     .observe(f64::from(u16::from_be_bytes([c.bytes[0], c.bytes[1]])));
                 stats.chunk_range.observe((c.maxt - c.mint) as f64);
             }
-            if !series.is_empty() {
+            let block = if series.is_empty() {
+                None
+            } else {
                 let meta =
                     self.write_block(|| write_head_block(&inner.dir, mint, maxt, &series))?;
-                let block = self.open_new_block(&meta)?;
                 tracing::info!(ulid = %meta.ulid, mint, maxt, series = meta.stats.num_series, "Wrote block from head");
-                self.replace_blocks(&[], Some(block));
-            }
-            self.truncate_head(maxt)?;
+                Some(self.open_new_block(&meta)?)
+            };
+            self.truncate_head(maxt, block)?;
         }
         self.compact_blocks()?;
         self.apply_retention()
@@ -266,23 +267,34 @@ impl Db {
         result
     }
 
-    /// Drops what the new block holds from the head, then checkpoints the WAL.
-    fn truncate_head(&self, mint: Timestamp) -> Result<(), TsdbError> {
+    /// Loads `block` (the head's data before `mint`) and drops that data from the head in
+    /// one step for readers, then checkpoints the WAL.
+    fn truncate_head(&self, mint: Timestamp, block: Option<Arc<Block>>) -> Result<(), TsdbError> {
         let inner = &self.0;
         let stats = &inner.stats;
         let wal_error = |e| TsdbError::Io {
             path: inner.dir.join("wal"),
             source: e,
         };
-        let started = std::time::Instant::now();
-        stats.head_truncations.inc();
-        inner.head.gc(mint).map_err(|e| {
-            stats.head_truncations_failed.inc();
-            wal_error(e)
-        })?;
-        stats
-            .head_gc_duration
-            .observe(started.elapsed().as_secs_f64());
+        {
+            // Readers take the block list and the head snapshot under this lock (see
+            // `DbQuerier::sources`), so none sees the range in neither or in both.
+            let mut blocks = inner.blocks.write().expect("blocks lock");
+            if let Some(block) = block {
+                blocks.push(block);
+                blocks.sort_by_key(|b| b.meta().min_time);
+                stats.reloads.inc();
+            }
+            let started = std::time::Instant::now();
+            stats.head_truncations.inc();
+            inner.head.gc(mint).map_err(|e| {
+                stats.head_truncations_failed.inc();
+                wal_error(e)
+            })?;
+            stats
+                .head_gc_duration
+                .observe(started.elapsed().as_secs_f64());
+        }
         let started = std::time::Instant::now();
         stats.wal_truncations.inc();
         stats.checkpoint_creations.inc();
@@ -625,18 +637,19 @@ impl Queryable for Db {
             .filter(|b| b.overlaps(mint, maxt))
             .collect();
         Ok(Box::new(DbQuerier {
+            db: self.0.clone(),
             blocks,
-            head: self.0.head.clone(),
             mint,
             maxt,
         }))
     }
 }
 
-/// Reads blocks (held alive for the querier's lifetime) and the head.
+/// Reads blocks and the head.
 struct DbQuerier {
+    db: Arc<DbInner>,
+    /// The blocks when the querier was made, kept readable even if deleted since.
     blocks: Vec<Arc<Block>>,
-    head: Head,
     mint: Timestamp,
     maxt: Timestamp,
 }
@@ -647,18 +660,15 @@ fn storage_error(e: impl std::fmt::Display) -> StorageError {
 
 impl DbQuerier {
     fn labels_of(&self, matchers: &[Matcher]) -> Result<Vec<Labels>, StorageError> {
+        let (blocks, head) = self.sources(matchers);
         let mut all = std::collections::BTreeSet::new();
-        for b in &self.blocks {
+        for b in &blocks {
             all.extend(
                 b.matching_labels(matchers, self.mint, self.maxt)
                     .map_err(storage_error)?,
             );
         }
-        all.extend(
-            self.head
-                .select_series(matchers, self.mint, self.maxt)
-                .map(|s| s.labels),
-        );
+        all.extend(head.map(|s| s.labels));
         Ok(all.into_iter().collect())
     }
 }
@@ -666,19 +676,37 @@ impl DbQuerier {
 impl DbQuerier {
     /// Series matching `matchers` from every block and the head, merged into one label
     /// order, each decoded when reached.
-    fn series(&self, matchers: &[Matcher]) -> Result<MergedSeries<'_>, StorageError> {
-        let mut sources: Vec<SeriesIter<'_>> = Vec::with_capacity(self.blocks.len() + 1);
-        for b in &self.blocks {
+    fn series(&self, matchers: &[Matcher]) -> Result<MergedSeries<'static>, StorageError> {
+        let (blocks, head) = self.sources(matchers);
+        let mut sources: Vec<SeriesIter<'static>> = Vec::with_capacity(blocks.len() + 1);
+        for b in blocks {
             let series = b
                 .select(matchers, self.mint, self.maxt)
                 .map_err(storage_error)?;
             sources.push(Box::new(series.map(|r| r.map_err(storage_error))));
         }
-        let head = self.head.select_series(matchers, self.mint, self.maxt);
         sources.push(Box::new(head.map(Ok)));
         Ok(MergedSeries {
             sources: sources.into_iter().map(Iterator::peekable).collect(),
         })
+    }
+
+    /// The blocks overlapping the range (those loaded now plus those the querier started
+    /// with) and the head's matching series, taken together under the block-list lock so
+    /// a head compaction is seen entirely or not at all.
+    fn sources(
+        &self,
+        matchers: &[Matcher],
+    ) -> (Vec<Arc<Block>>, impl Iterator<Item = Series> + use<>) {
+        let loaded = self.db.blocks.read().expect("blocks lock");
+        let mut blocks = self.blocks.clone();
+        for b in loaded.iter().filter(|b| b.overlaps(self.mint, self.maxt)) {
+            if !blocks.iter().any(|kept| Arc::ptr_eq(kept, b)) {
+                blocks.push(b.clone());
+            }
+        }
+        let head = self.db.head.select_series(matchers, self.mint, self.maxt);
+        (blocks, head)
     }
 }
 

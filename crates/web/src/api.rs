@@ -53,6 +53,14 @@ pub(crate) fn success(data: Value) -> Response {
     axum::Json(json!({"status": "success", "data": data})).into_response()
 }
 
+/// A success envelope with `warnings` when there are any.
+pub(crate) fn success_with_warnings(data: Value, warnings: Vec<String>) -> Response {
+    if warnings.is_empty() {
+        return success(data);
+    }
+    axum::Json(json!({"status": "success", "data": data, "warnings": warnings})).into_response()
+}
+
 pub(crate) fn error(kind: ErrorType, message: impl Into<String>) -> Response {
     let (name, status) = kind.parts();
     (

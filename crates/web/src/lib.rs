@@ -16,6 +16,7 @@ mod http_metrics;
 mod lifecycle;
 mod metadata;
 mod params;
+mod parse_query;
 mod query;
 mod series;
 mod stubs;
@@ -48,6 +49,8 @@ pub struct WebOptions {
     pub route_prefix: String,
     /// `--query.max-concurrency`.
     pub query_max_concurrency: usize,
+    /// `--enable-feature=promql-per-step-stats`: `stats=all` adds per-step sample counts.
+    pub per_step_stats: bool,
     /// Every flag with its value, for `/api/v1/status/flags`.
     pub flags: BTreeMap<String, String>,
 }

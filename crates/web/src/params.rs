@@ -30,11 +30,14 @@ impl Params {
             .collect()
     }
 
-    /// A time parameter, or `default` when absent.
+    /// An optional time parameter, or `default` when absent or empty; errors are worded as
+    /// Prometheus 3 words them.
     pub(crate) fn time_or(&self, key: &str, default: Timestamp) -> Result<Timestamp, String> {
         match self.get(key) {
             None | Some("") => Ok(default),
-            Some(v) => parse_time(v).map_err(|e| format!("invalid parameter {key:?}: {e}")),
+            Some(v) => parse_time(v).map_err(|e| {
+                format!("invalid parameter {key:?}: invalid time value for '{key}': {e}")
+            }),
         }
     }
 }

@@ -11,7 +11,8 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use ember_model::{Labels, now_millis};
-use ember_promql::{ErrorKind, QueryError, QueryOutput, QueryValue};
+use ember_promql::ast::ValueType;
+use ember_promql::{ErrorKind, QueryError, QueryOutput, QueryStats, QueryValue};
 use std::fmt::Write;
 use std::sync::Arc;
 
@@ -114,7 +115,7 @@ impl QueryService {
         engine: ember_promql::Engine,
         request: QueryRequest,
         path: &'static str,
-    ) -> Result<QueryOutput, QueryError> {
+    ) -> Result<(QueryOutput, Timings), QueryError> {
         self.running.add(1.0);
         let queued = std::time::Instant::now();
         let permit = self
@@ -131,7 +132,16 @@ impl QueryService {
             let query = match &request {
                 QueryRequest::Instant { query, .. } | QueryRequest::Range { query, .. } => query,
             };
-            let expr = engine.parse(query)?;
+            let expr = engine.parse(query).map_err(invalid_query)?;
+            if matches!(request, QueryRequest::Range { .. }) {
+                let t = expr.value_type();
+                if t != ValueType::Scalar && t != ValueType::Vector {
+                    return Err(invalid_query(QueryError::bad_data(format!(
+                        "invalid expression type {:?} for range query, must be Scalar or instant Vector",
+                        t.name()
+                    ))));
+                }
+            }
             let prepare = started.elapsed().as_secs_f64();
             let out = match &request {
                 QueryRequest::Instant { ts, .. } => {
@@ -152,25 +162,22 @@ impl QueryService {
         .unwrap_or_else(|e| Err(QueryError::internal(e.to_string())));
         self.running.add(-1.0);
         let (out, prepare, eval, request) = timed?;
+        let timings = Timings {
+            queue: queue_time,
+            prepare,
+            eval,
+        };
         self.durations.with(&["queue_time"]).observe(queue_time);
         self.durations.with(&["prepare_time"]).observe(prepare);
         self.durations.with(&["inner_eval"]).observe(eval);
         self.durations.with(&["result_sort"]).observe(0.0);
-        self.log_query(&state, &request, path, queue_time, prepare, eval);
-        Ok(out)
+        self.log_query(&state, &request, path, &timings);
+        Ok((out, timings))
     }
 
     /// Appends the query to `global.query_log_file` as Prometheus's JSON line; the file is
     /// reopened when a reload changes its name.
-    fn log_query(
-        &self,
-        state: &WebState,
-        request: &QueryRequest,
-        path: &str,
-        queue: f64,
-        prepare: f64,
-        eval: f64,
-    ) {
+    fn log_query(&self, state: &WebState, request: &QueryRequest, path: &str, timings: &Timings) {
         use std::io::Write as _;
         let Some(file_name) = state
             .runtime
@@ -212,14 +219,7 @@ impl QueryService {
         let line = serde_json::json!({
             "httpRequest": {"clientIP": "", "method": "GET", "path": path},
             "params": {"end": rfc3339(end), "query": query, "start": rfc3339(start), "step": step},
-            "stats": {"timings": {
-                "evalTotalTime": prepare + eval,
-                "resultSortTime": 0.0,
-                "queryPreparationTime": prepare,
-                "innerEvalTime": eval,
-                "execQueueTime": queue,
-                "execTotalTime": queue + prepare + eval,
-            }},
+            "stats": {"timings": timings.json()},
             "ts": rfc3339(now_millis()),
         });
         if let Some((_, f)) = log.as_mut() {
@@ -246,6 +246,7 @@ async fn instant(
         Ok(e) => e,
         Err(r) => return r,
     };
+    let stats = StatsMode::of(&p, s.options.per_step_stats);
     respond(
         service
             .run(
@@ -255,6 +256,8 @@ async fn instant(
                 "/api/v1/query",
             )
             .await,
+        stats,
+        |_| ts,
     )
 }
 
@@ -307,6 +310,7 @@ async fn range(
         Ok(e) => e,
         Err(r) => return r,
     };
+    let stats = StatsMode::of(&p, s.options.per_step_stats);
     respond(
         service
             .run(
@@ -321,6 +325,8 @@ async fn range(
                 "/api/v1/query_range",
             )
             .await,
+        stats,
+        |i| start + step * i as i64,
     )
 }
 
@@ -374,12 +380,101 @@ fn parse_prom_duration(s: &str) -> Option<i64> {
     (!s.is_empty()).then_some(total)
 }
 
-fn respond(result: Result<QueryOutput, QueryError>) -> Response {
+/// How long each phase of a query took, in seconds.
+struct Timings {
+    queue: f64,
+    prepare: f64,
+    eval: f64,
+}
+
+impl Timings {
+    /// Prometheus's `timings` object, keys in its order (the result is produced sorted:
+    /// no sort time).
+    fn json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "evalTotalTime": self.prepare + self.eval,
+            "resultSortTime": 0.0,
+            "queryPreparationTime": self.prepare,
+            "innerEvalTime": self.eval,
+            "execQueueTime": self.queue,
+            "execTotalTime": self.queue + self.prepare + self.eval,
+        })
+    }
+}
+
+/// What the `stats` parameter asks for: nothing when absent or empty, timings and sample
+/// counts otherwise, and per-step counts for `stats=all` when
+/// `--enable-feature=promql-per-step-stats` is set (as in Prometheus).
+#[derive(Clone, Copy, PartialEq)]
+enum StatsMode {
+    None,
+    Summary,
+    PerStep,
+}
+
+impl StatsMode {
+    fn of(p: &Params, per_step_enabled: bool) -> Self {
+        match p.get("stats") {
+            None | Some("") => StatsMode::None,
+            Some("all") if per_step_enabled => StatsMode::PerStep,
+            Some(_) => StatsMode::Summary,
+        }
+    }
+}
+
+/// The `stats` object, in Prometheus's key order.
+fn write_stats(
+    out: &mut String,
+    mode: StatsMode,
+    timings: &Timings,
+    stats: &QueryStats,
+    step_time: impl Fn(usize) -> i64,
+) {
+    let _ = write!(out, "{{\"timings\":{},\"samples\":{{", timings.json());
+    if mode == StatsMode::PerStep {
+        out.push_str("\"totalQueryableSamplesPerStep\":[");
+        for (i, n) in stats.samples_per_step.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            out.push('[');
+            write_timestamp(out, step_time(i));
+            let _ = write!(out, ",{n}]");
+        }
+        out.push_str("],");
+    }
+    let _ = write!(
+        out,
+        "\"totalQueryableSamples\":{},\"peakSamples\":{}}}}}",
+        stats.total_samples(),
+        stats.peak_samples
+    );
+}
+
+/// A query that did not parse or type-check is a bad `query` parameter.
+fn invalid_query(e: QueryError) -> QueryError {
+    QueryError {
+        message: format!("invalid parameter \"query\": {}", e.message),
+        ..e
+    }
+}
+
+fn respond(
+    result: Result<(QueryOutput, Timings), QueryError>,
+    stats: StatsMode,
+    step_time: impl Fn(usize) -> i64,
+) -> Response {
     match result {
-        Ok(out) => {
+        Ok((out, timings)) => {
             let mut body = String::with_capacity(256);
             body.push_str("{\"status\":\"success\",\"data\":");
             write_value(&mut body, &out.value);
+            if stats != StatsMode::None {
+                body.pop();
+                body.push_str(",\"stats\":");
+                write_stats(&mut body, stats, &timings, &out.stats, step_time);
+                body.push('}');
+            }
             body.push('}');
             if !out.warnings.is_empty() {
                 body.pop();
@@ -521,6 +616,36 @@ mod tests {
         assert_eq!(format_value(f64::NEG_INFINITY), "-Inf");
         assert_eq!(format_value(1e21), "1000000000000000000000");
         assert_eq!(format_value(-0.0), "-0");
+    }
+
+    #[test]
+    fn stats_object_in_prometheus_key_order() {
+        let timings = Timings {
+            queue: 0.5,
+            prepare: 0.25,
+            eval: 1.0,
+        };
+        let stats = QueryStats {
+            samples_per_step: vec![3, 4],
+            peak_samples: 5,
+        };
+        let render = |mode| {
+            let mut s = String::new();
+            write_stats(&mut s, mode, &timings, &stats, |i| 1000 + 1500 * i as i64);
+            serde_json::from_str::<serde_json::Value>(&s).expect("valid JSON");
+            s
+        };
+        let timings = r#"{"timings":{"evalTotalTime":1.25,"resultSortTime":0.0,"queryPreparationTime":0.25,"innerEvalTime":1.0,"execQueueTime":0.5,"execTotalTime":1.75}"#;
+        assert_eq!(
+            render(StatsMode::PerStep),
+            format!(
+                r#"{timings},"samples":{{"totalQueryableSamplesPerStep":[[1,3],[2.5,4]],"totalQueryableSamples":7,"peakSamples":5}}}}"#
+            )
+        );
+        assert_eq!(
+            render(StatsMode::Summary),
+            format!(r#"{timings},"samples":{{"totalQueryableSamples":7,"peakSamples":5}}}}"#)
+        );
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! `/api/v1/series`, `/api/v1/labels` and `/api/v1/label/<name>/values`.
 
 use crate::WebState;
-use crate::api::{ErrorType, error, labels_json, success};
+use crate::api::{ErrorType, error, labels_json, success_with_warnings};
 use crate::params::{MAX_TIME, MIN_TIME, Params};
 use axum::Router;
 use axum::body::Bytes;
@@ -35,11 +35,19 @@ fn selection(query: Option<String>, body: &[u8]) -> Result<Selection, Response> 
     let end = p.time_or("end", MAX_TIME).map_err(bad)?;
     let limit = match p.get("limit") {
         None | Some("") => 0,
-        Some(v) => v.parse().map_err(|_| {
-            bad(format!(
-                "invalid parameter \"limit\": cannot parse {v:?} to a valid limit"
-            ))
-        })?,
+        Some(v) => match v.parse::<i64>() {
+            Ok(n) if n < 0 => {
+                return Err(bad(
+                    "invalid parameter \"limit\": limit must be non-negative".into(),
+                ));
+            }
+            Ok(n) => n as usize,
+            Err(_) => {
+                return Err(bad(format!(
+                    "invalid parameter \"limit\": cannot parse {v:?} to a valid limit"
+                )));
+            }
+        },
     };
     let matcher_sets = p
         .all("match[]")
@@ -57,11 +65,17 @@ fn selection(query: Option<String>, body: &[u8]) -> Result<Selection, Response> 
     })
 }
 
-fn truncated<T>(mut items: Vec<T>, limit: usize) -> Vec<T> {
-    if limit > 0 {
+/// Prometheus 3's warning when `limit` cut a list short.
+const TRUNCATED: &str = "results truncated due to limit";
+
+/// `items` cut at `limit` (0: no limit), with Prometheus 3's warning when anything was cut.
+fn limited<T>(mut items: Vec<T>, limit: usize) -> (Vec<T>, Vec<String>) {
+    if limit > 0 && items.len() > limit {
         items.truncate(limit);
+        (items, vec![TRUNCATED.to_string()])
+    } else {
+        (items, Vec::new())
     }
-    items
 }
 
 async fn series(State(s): State<Arc<WebState>>, RawQuery(q): RawQuery, body: Bytes) -> Response {
@@ -83,11 +97,9 @@ async fn series(State(s): State<Arc<WebState>>, RawQuery(q): RawQuery, body: Byt
             Err(e) => return error(ErrorType::Internal, e.to_string()),
         }
     }
-    let out: Vec<Value> = truncated(all.into_iter().collect(), sel.limit)
-        .iter()
-        .map(labels_json)
-        .collect();
-    success(Value::Array(out))
+    let (series, warnings) = limited(all.into_iter().collect(), sel.limit);
+    let out: Vec<Value> = series.iter().map(labels_json).collect();
+    success_with_warnings(Value::Array(out), warnings)
 }
 
 async fn labels(State(s): State<Arc<WebState>>, RawQuery(q): RawQuery, body: Bytes) -> Response {
@@ -138,8 +150,6 @@ fn union_over_match_sets(
             Err(e) => return error(ErrorType::Internal, e.to_string()),
         }
     }
-    success(Value::from(truncated(
-        all.into_iter().collect::<Vec<String>>(),
-        sel.limit,
-    )))
+    let (values, warnings) = limited(all.into_iter().collect::<Vec<String>>(), sel.limit);
+    success_with_warnings(Value::from(values), warnings)
 }

@@ -101,6 +101,10 @@ pub(crate) struct Evaluator<'a> {
     /// The query's step; 0 for instant queries.
     pub(crate) query_step: i64,
     pub(crate) warnings: Vec<String>,
+    /// Samples read per step of the query's grid, for `stats` (see [`Evaluator::count_samples`]).
+    pub(crate) samples_per_step: Vec<u64>,
+    /// The largest number of samples one selector returned.
+    pub(crate) peak_samples: u64,
 }
 
 pub(crate) const TOO_MANY_SAMPLES: &str =
@@ -124,6 +128,20 @@ impl Evaluator<'_> {
             return Err(QueryError::execution(TOO_MANY_SAMPLES));
         }
         Ok(())
+    }
+
+    /// Adds a selector's per-step sample counts to the query's statistics. Selectors
+    /// inside a subquery are evaluated on the subquery's own grid; their counts are
+    /// discarded there (Prometheus counts only the subquery's output windows).
+    pub(crate) fn count_samples(&mut self, per_step: &[usize]) {
+        if self.samples_per_step.len() < per_step.len() {
+            self.samples_per_step.resize(per_step.len(), 0);
+        }
+        for (total, &n) in self.samples_per_step.iter_mut().zip(per_step) {
+            *total += n as u64;
+        }
+        let held: usize = per_step.iter().sum();
+        self.peak_samples = self.peak_samples.max(held as u64);
     }
 
     /// Records a warning annotation (once per distinct text).

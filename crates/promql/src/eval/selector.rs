@@ -69,7 +69,8 @@ impl Evaluator<'_> {
                 });
             }
         }
-        self.check_samples(per_step.into_iter().max().unwrap_or(0))?;
+        self.check_samples(per_step.iter().copied().max().unwrap_or(0))?;
+        self.count_samples(&per_step);
         Ok(out)
     }
 
@@ -100,7 +101,9 @@ impl Evaluator<'_> {
             range_ms: m.range_ms,
             ends,
         };
-        self.check_samples(input.peak_window_samples())?;
+        let per_step = input.window_samples_per_step();
+        self.check_samples(per_step.iter().copied().max().unwrap_or(0))?;
+        self.count_samples(&per_step);
         Ok(input)
     }
 
@@ -120,6 +123,8 @@ impl Evaluator<'_> {
         if start < first {
             start += step;
         }
+        // The inner evaluation's reads are not the query's: only the windows count.
+        let outer_counts = std::mem::take(&mut self.samples_per_step);
         let series = if max < start {
             Vec::new()
         } else {
@@ -149,11 +154,14 @@ impl Evaluator<'_> {
                 }
             }
         };
-        Ok(RangeInput {
+        self.samples_per_step = outer_counts;
+        let input = RangeInput {
             series,
             range_ms: sq.range_ms,
             ends,
-        })
+        };
+        self.count_samples(&input.window_samples_per_step());
+        Ok(input)
     }
 }
 
@@ -166,12 +174,12 @@ fn steps_to_points(grid: &Grid, values: &[Option<f64>]) -> Vec<(i64, f64)> {
 }
 
 impl RangeInput {
-    /// The largest number of points any one step's windows hold together.
-    fn peak_window_samples(&self) -> usize {
+    /// How many points each step's windows hold together.
+    fn window_samples_per_step(&self) -> Vec<usize> {
         let mut per_step = vec![0usize; self.ends.len()];
         for s in &self.series {
             self.for_each_window(s, |i, w| per_step[i] += w.len());
         }
-        per_step.into_iter().max().unwrap_or(0)
+        per_step
     }
 }

@@ -172,6 +172,15 @@ pub(crate) fn eval_call(
             }
             Ok(Value::Vector(absent_result(&args[0], values)))
         }
+        // Native-histogram functions skip float samples, and Ember stores float samples
+        // only: the arguments are evaluated (for their errors) and the result is empty.
+        "histogram_count" | "histogram_sum" | "histogram_avg" | "histogram_stddev"
+        | "histogram_stdvar" | "histogram_fraction" => {
+            for arg in args {
+                ev.eval(arg, grid)?;
+            }
+            Ok(Value::Vector(Vec::new()))
+        }
         "label_replace" => labels::eval_label_replace(ev, args, grid),
         "label_join" => labels::eval_label_join(ev, args, grid),
         "histogram_quantile" => {
@@ -296,9 +305,10 @@ fn eval_clamp(
     };
     for s in &mut v {
         for (i, x) in s.values.iter_mut().enumerate() {
-            // `clamp` with min > max returns nothing for that step.
+            // `clamp` with min > max returns nothing for that step; a NaN bound is not
+            // "greater", so it yields NaN values.
             *x = x.and_then(|x| {
-                (name != "clamp" || min[i] <= max[i])
+                (name != "clamp" || min[i].is_nan() || max[i].is_nan() || min[i] <= max[i])
                     .then(|| math::go_max(min[i], math::go_min(max[i], x)))
             });
         }

@@ -1,0 +1,75 @@
+//! Engine bugs found by the differential test against a real Prometheus
+//! (`crates/ember/tests/query_diff.rs`), pinned as test scripts in Prometheus's format.
+
+use ember_promql::promqltest::run_script;
+
+fn check(script: &str) {
+    let results = run_script(script);
+    assert!(!results.is_empty(), "no evals in the script");
+    let failed: Vec<_> = results.iter().filter(|r| r.failure.is_some()).collect();
+    assert!(failed.is_empty(), "{failed:#?}");
+}
+
+/// `clamp` returns nothing only when min > max; a NaN bound compares false, so the
+/// values become NaN (Go's `math.Max`/`math.Min` propagate NaN).
+#[test]
+fn clamp_with_a_nan_bound_yields_nan() {
+    check(
+        r#"
+load 1m
+  m{a="1"} 3
+
+eval instant at 0m clamp(m, NaN, 5)
+  {a="1"} NaN
+
+eval instant at 0m clamp(m, 1, NaN)
+  {a="1"} NaN
+
+eval instant at 0m clamp(m, 5, 1)
+
+eval range from 0 to 2m step 1m clamp(m, scalar(nope), 5)
+  {a="1"} NaN NaN NaN
+"#,
+    );
+}
+
+/// In a range query, `or` continues a left-hand series with the right-hand one when their
+/// labels are the same: one series, not two with the same labels.
+#[test]
+fn or_merges_series_with_the_same_labels() {
+    check(
+        r#"
+load 1m
+  m{a="1"} 1 _ _ _ _ _ _ _ 2
+
+eval range from 0 to 10m step 5m sum(m) or vector(0)
+  {} 1 0 2
+
+eval range from 0 to 10m step 5m m or label_replace(vector(7), "a", "1", "", "")
+  m{a="1"} 1 _ 2
+  {a="1"} _ 7 _
+"#,
+    );
+}
+
+/// The native-histogram functions exist and ignore float samples (Ember has no others).
+#[test]
+fn native_histogram_functions_ignore_floats() {
+    check(
+        r#"
+load 1m
+  m_bucket{le="1"} 1
+  m_bucket{le="+Inf"} 2
+
+eval instant at 0m histogram_count(m_bucket)
+
+eval instant at 0m histogram_sum(rate(m_bucket[1m]))
+
+eval instant at 0m histogram_fraction(0, 0.5, m_bucket)
+
+eval instant at 0m histogram_avg(m_bucket)
+
+eval range from 0 to 2m step 1m histogram_stddev(m_bucket) or histogram_stdvar(m_bucket)
+"#,
+    );
+}
