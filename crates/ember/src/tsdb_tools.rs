@@ -468,7 +468,7 @@ fn head_series(
     };
     let mut series: Vec<ember_storage::Series> = Vec::new();
     for matchers in &sets {
-        series.extend(querier.select(matchers)?);
+        series.extend(querier.select_all(matchers)?);
     }
     series.sort_by(|a, b| a.labels.cmp(&b.labels));
     series.dedup_by(|a, b| a.labels == b.labels);

@@ -133,7 +133,7 @@ fn acknowledged_samples_survive_repeated_sigkill() {
     .unwrap();
     let q = db.querier(i64::MIN, i64::MAX).unwrap();
     let series = q
-        .select(&[Matcher::new(MatchType::Equal, "__name__", "crash_test").unwrap()])
+        .select_all(&[Matcher::new(MatchType::Equal, "__name__", "crash_test").unwrap()])
         .unwrap();
     assert_eq!(series.len(), SERIES);
     let acknowledged = acknowledged.lock().unwrap().clone();

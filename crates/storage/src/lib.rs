@@ -17,4 +17,6 @@ mod querier;
 
 pub use appender::{AppendError, Appendable, Appender, Metadata, SeriesRef};
 pub use memory::MemStorage;
-pub use querier::{Querier, Queryable, Series, StorageError, label_names_of, label_values_of};
+pub use querier::{
+    Querier, Queryable, Series, SeriesSet, StorageError, label_names_of, label_values_of,
+};

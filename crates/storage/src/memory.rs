@@ -4,7 +4,7 @@
 //! tests written against it hold for the persistent store too.
 
 use crate::appender::{AppendError, Appendable, Appender, Metadata, SeriesRef};
-use crate::querier::{Querier, Queryable, Series, StorageError};
+use crate::querier::{Querier, Queryable, Series, SeriesSet, StorageError};
 use ember_model::{Labels, Matcher, Timestamp};
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, RwLock};
@@ -276,7 +276,7 @@ impl MemQuerier<'_> {
 }
 
 impl Querier for MemQuerier<'_> {
-    fn select(&self, matchers: &[Matcher]) -> Result<Vec<Series>, StorageError> {
+    fn select(&self, matchers: &[Matcher]) -> Result<SeriesSet<'_>, StorageError> {
         let mut out = self.matching(matchers, |s| {
             let samples = s
                 .samples
@@ -290,7 +290,7 @@ impl Querier for MemQuerier<'_> {
             })
         });
         out.sort_by(|a, b| a.labels.cmp(&b.labels));
-        Ok(out)
+        Ok(Box::new(out.into_iter().map(Ok)))
     }
 
     fn label_names(&self, matchers: &[Matcher]) -> Result<Vec<String>, StorageError> {
@@ -376,7 +376,7 @@ mod tests {
         app.commit().unwrap();
         let q = s.querier(15, 25).unwrap();
         let m = Matcher::new(MatchType::Equal, "job", "b").unwrap();
-        let got = q.select(&[m]).unwrap();
+        let got = q.select_all(&[m]).unwrap();
         assert_eq!(got.len(), 1);
         assert_eq!(got[0].samples, vec![(20, 20.0)]);
         assert_eq!(q.label_values("job", &[]).unwrap(), vec!["a", "b"]);

@@ -14,6 +14,10 @@ pub struct Series {
     pub samples: Vec<(Timestamp, f64)>,
 }
 
+/// Series in label order, each with its samples, produced one at a time: a reader keeps
+/// one series decoded, not the whole selection.
+pub type SeriesSet<'a> = Box<dyn Iterator<Item = Result<Series, StorageError>> + 'a>;
+
 /// Hands out queriers. Implementations are shared between threads.
 pub trait Queryable: Send + Sync {
     /// A querier over the inclusive range `[mint, maxt]`.
@@ -26,8 +30,13 @@ pub trait Queryable: Send + Sync {
 
 /// Reads a consistent view of committed data.
 pub trait Querier {
-    /// Series matching every matcher, sorted by labels.
-    fn select(&self, matchers: &[Matcher]) -> Result<Vec<Series>, StorageError>;
+    /// Series matching every matcher that have samples in range, sorted by labels.
+    fn select(&self, matchers: &[Matcher]) -> Result<SeriesSet<'_>, StorageError>;
+
+    /// [`select`](Self::select), collected (tests, small selections).
+    fn select_all(&self, matchers: &[Matcher]) -> Result<Vec<Series>, StorageError> {
+        self.select(matchers)?.collect()
+    }
 
     /// Sorted label names of series matching `matchers` (all series when empty).
     fn label_names(&self, matchers: &[Matcher]) -> Result<Vec<String>, StorageError>;

@@ -12,7 +12,7 @@ use crate::head::{Head, HeadOptions};
 use crate::metrics::DbStats;
 use ember_model::{Labels, Matcher, Timestamp};
 use ember_storage::{
-    AppendError, Appendable, Appender, Metadata, Querier, Queryable, Series, SeriesRef,
+    AppendError, Appendable, Appender, Metadata, Querier, Queryable, Series, SeriesRef, SeriesSet,
     StorageError,
 };
 use std::path::{Path, PathBuf};
@@ -752,8 +752,8 @@ impl Iterator for MergedSeries<'_> {
 }
 
 impl Querier for DbQuerier {
-    fn select(&self, matchers: &[Matcher]) -> Result<Vec<Series>, StorageError> {
-        self.series(matchers)?.collect()
+    fn select(&self, matchers: &[Matcher]) -> Result<SeriesSet<'_>, StorageError> {
+        Ok(Box::new(self.series(matchers)?))
     }
 
     fn label_names(&self, matchers: &[Matcher]) -> Result<Vec<String>, StorageError> {

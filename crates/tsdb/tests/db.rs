@@ -14,7 +14,7 @@ const HOUR: i64 = 3600 * 1000;
 
 fn all(db: &Db) -> Vec<Series> {
     let q = db.querier(i64::MIN, i64::MAX).unwrap();
-    q.select(&[Matcher::new(MatchType::Regex, "__name__", ".+").unwrap()])
+    q.select_all(&[Matcher::new(MatchType::Regex, "__name__", ".+").unwrap()])
         .unwrap()
 }
 
@@ -156,7 +156,7 @@ fn time_retention_deletes_old_blocks() {
     // Queries for the removed range return nothing and no error.
     let q = db.querier(0, HOUR).unwrap();
     assert!(
-        q.select(&[Matcher::new(MatchType::Regex, "__name__", ".+").unwrap()])
+        q.select_all(&[Matcher::new(MatchType::Regex, "__name__", ".+").unwrap()])
             .unwrap()
             .is_empty()
     );
@@ -711,7 +711,7 @@ fn queries_run_through_appends_compaction_and_block_deletion() {
         let mut checked = 0;
         while !appends.is_finished() || checked == 0 {
             let q = db.querier(i64::MIN, i64::MAX).unwrap();
-            for s in q.select(&selector).unwrap() {
+            for s in q.select_all(&selector).unwrap() {
                 assert!(
                     s.samples.windows(2).all(|w| w[1].0 - w[0].0 == 15_000),
                     "{}: samples once each, in order",
@@ -727,7 +727,7 @@ fn queries_run_through_appends_compaction_and_block_deletion() {
         "retention deleted the first block"
     );
     // The querier opened before still reads the deleted block's data.
-    let series = early.select(&selector).unwrap();
+    let series = early.select_all(&selector).unwrap();
     assert_eq!(series.len(), 20);
     assert!(
         series.iter().all(|s| s.samples.len() == 480),

@@ -26,7 +26,7 @@ fn series(job: &str, i: usize) -> Labels {
 
 fn all(head: &Head) -> Vec<Series> {
     let q = head.querier(i64::MIN, i64::MAX).unwrap();
-    q.select(&[Matcher::new(MatchType::Regex, "__name__", ".+").unwrap()])
+    q.select_all(&[Matcher::new(MatchType::Regex, "__name__", ".+").unwrap()])
         .unwrap()
 }
 

@@ -40,6 +40,10 @@ async fn federate(State(s): State<Arc<WebState>>, RawQuery(query): RawQuery) -> 
             Err(e) => return error(ErrorType::Internal, e.to_string()),
         };
         for series in series {
+            let series = match series {
+                Ok(s) => s,
+                Err(e) => return error(ErrorType::Internal, e.to_string()),
+            };
             if let Some(&(t, v)) = series.samples.last().filter(|(_, v)| !is_stale_nan(*v)) {
                 newest.insert(series.labels, (t, v));
             }

@@ -92,8 +92,12 @@ async fn series(State(s): State<Arc<WebState>>, RawQuery(q): RawQuery, body: Byt
     };
     let mut all = BTreeSet::new();
     for matchers in &sel.matcher_sets {
-        match querier.select(matchers) {
-            Ok(series) => all.extend(series.into_iter().map(|s| s.labels)),
+        let labels = querier.select(matchers).and_then(|set| {
+            set.map(|s| s.map(|s| s.labels))
+                .collect::<Result<Vec<_>, _>>()
+        });
+        match labels {
+            Ok(labels) => all.extend(labels),
             Err(e) => return error(ErrorType::Internal, e.to_string()),
         }
     }

@@ -1,7 +1,5 @@
-//! Selectors and subqueries: the only code that reads storage.
-//!
-//! Storage hands back materialized series today ([`fetch`]); a streaming interface can
-//! replace that one function without touching the operators.
+//! Selectors and subqueries: the only code that reads storage. Series stream in one at a
+//! time ([`for_each_series`]): a vector selector keeps only each series' step values.
 
 use super::{Evaluator, Grid, RangeInput, RangeSeries, StepSeries};
 use crate::ast::{MatrixSelector, Subquery, VectorSelector};
@@ -9,20 +7,24 @@ use crate::value::QueryError;
 use ember_model::{Matcher, is_stale_nan};
 use ember_storage::Series;
 
-/// Every series matching `matchers` with its samples in `[mint, maxt]`.
-fn fetch(
+/// Calls `visit` with every series matching `matchers`, with its samples in
+/// `[mint, maxt]`, in label order, as storage decodes them; stops at the deadline.
+fn for_each_series(
     ev: &Evaluator<'_>,
     matchers: &[Matcher],
     mint: i64,
     maxt: i64,
-) -> Result<Vec<Series>, QueryError> {
-    let querier = ev
-        .storage
-        .querier(mint, maxt)
-        .map_err(|e| QueryError::internal(e.to_string()))?;
-    querier
-        .select(matchers)
-        .map_err(|e| QueryError::internal(e.to_string()))
+    mut visit: impl FnMut(Series),
+) -> Result<(), QueryError> {
+    let internal = |e: ember_storage::StorageError| QueryError::internal(e.to_string());
+    let querier = ev.storage.querier(mint, maxt).map_err(internal)?;
+    for (i, series) in querier.select(matchers).map_err(internal)?.enumerate() {
+        if i % 1024 == 1023 {
+            ev.check_deadline()?;
+        }
+        visit(series.map_err(internal)?);
+    }
+    Ok(())
 }
 
 fn min_max(times: &[i64]) -> (i64, i64) {
@@ -43,10 +45,10 @@ impl Evaluator<'_> {
     ) -> Result<Vec<StepSeries>, QueryError> {
         let ends = self.ref_times(grid, sel.at, sel.offset_ms);
         let (min, max) = min_max(&ends);
-        let series = fetch(self, &sel.matchers, min - self.lookback_ms + 1, max)?;
+        let lookback_ms = self.lookback_ms;
         let mut per_step = vec![0usize; grid.len];
-        let mut out = Vec::with_capacity(series.len());
-        for s in series {
+        let mut out = Vec::new();
+        for_each_series(self, &sel.matchers, min - lookback_ms + 1, max, |s| {
             let mut values = vec![None; grid.len];
             let mut any = false;
             for (i, &end) in ends.iter().enumerate() {
@@ -54,7 +56,7 @@ impl Evaluator<'_> {
                 let Some(&(t, v)) = idx.checked_sub(1).map(|j| &s.samples[j]) else {
                     continue;
                 };
-                if t <= end - self.lookback_ms || is_stale_nan(v) {
+                if t <= end - lookback_ms || is_stale_nan(v) {
                     continue;
                 }
                 values[i] = Some(if timestamps { t as f64 / 1000.0 } else { v });
@@ -68,7 +70,7 @@ impl Evaluator<'_> {
                     drop_name: false,
                 });
             }
-        }
+        })?;
         self.check_samples(per_step.iter().copied().max().unwrap_or(0))?;
         self.count_samples(&per_step);
         Ok(out)
@@ -84,18 +86,16 @@ impl Evaluator<'_> {
         let sel = &m.selector;
         let ends = self.ref_times(grid, sel.at, sel.offset_ms);
         let (min, max) = min_max(&ends);
-        let series = fetch(self, &sel.matchers, min - m.range_ms + 1, max)?
-            .into_iter()
-            .map(|s| RangeSeries {
+        let mut series = Vec::new();
+        for_each_series(self, &sel.matchers, min - m.range_ms + 1, max, |s| {
+            let mut points = s.samples;
+            points.retain(|p| !is_stale_nan(p.1));
+            series.push(RangeSeries {
                 labels: s.labels,
-                points: s
-                    .samples
-                    .into_iter()
-                    .filter(|p| !is_stale_nan(p.1))
-                    .collect(),
+                points,
                 drop_name: false,
-            })
-            .collect();
+            });
+        })?;
         let input = RangeInput {
             series,
             range_ms: m.range_ms,

@@ -25,7 +25,7 @@ impl Storage {
     /// Every series with every sample, sorted by labels.
     pub fn dump(&self) -> Vec<Series> {
         let q = self.head.querier(i64::MIN, i64::MAX).unwrap();
-        q.select(&[
+        q.select_all(&[
             ember_model::Matcher::new(ember_model::MatchType::Regex, "__name__", ".+").unwrap(),
         ])
         .unwrap()

@@ -20,7 +20,7 @@ use crate::head::postings::MemPostings;
 use crate::head::series::{ChunkSink, MemSeries, decode_into};
 use ember_model::{Labels, Matcher, Timestamp};
 use ember_storage::{
-    AppendError, Appendable, Appender, Metadata, Querier, Queryable, Series, SeriesRef,
+    AppendError, Appendable, Appender, Metadata, Querier, Queryable, Series, SeriesRef, SeriesSet,
     StorageError,
 };
 use ember_wal::Wal;
@@ -1035,10 +1035,9 @@ impl HeadQuerier {
 }
 
 impl Querier for HeadQuerier {
-    fn select(&self, matchers: &[Matcher]) -> Result<Vec<Series>, StorageError> {
-        Ok(Head(self.head.clone())
-            .select_series(matchers, self.mint, self.maxt)
-            .collect())
+    fn select(&self, matchers: &[Matcher]) -> Result<SeriesSet<'_>, StorageError> {
+        let series = Head(self.head.clone()).select_series(matchers, self.mint, self.maxt);
+        Ok(Box::new(series.map(Ok)))
     }
 
     fn label_names(&self, matchers: &[Matcher]) -> Result<Vec<String>, StorageError> {
