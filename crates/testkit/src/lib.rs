@@ -5,7 +5,10 @@
 //! - [`free_port`] picks a free 127.0.0.1 port.
 //! - [`Peer`] runs a process and kills it by pid when dropped.
 //! - [`http_get`]/[`http_post`] are a tiny blocking HTTP/1.1 client for test assertions.
+//! - [`dashboard`] is a deterministic benchmark dataset.
 #![deny(missing_docs)]
+
+pub mod dashboard;
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
