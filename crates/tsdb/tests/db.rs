@@ -249,6 +249,34 @@ fn promtool_and_prometheus_read_emberss_blocks() {
         out.status.success() && analyze.contains("Series: 20"),
         "promtool tsdb analyze: {analyze}"
     );
+    // promtool's dump (blocks and WAL) holds exactly the samples Ember stored.
+    let out = std::process::Command::new(require_binary("promtool"))
+        .args(["tsdb", "dump"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let dump = String::from_utf8_lossy(&out.stdout);
+    let mut per_series = std::collections::BTreeMap::<String, usize>::new();
+    for line in dump.lines() {
+        let (labels, rest) = line.rsplit_once("} ").expect("labels, value, timestamp");
+        let (value, t) = rest.split_once(' ').expect("value and timestamp");
+        let i: i64 = labels
+            .split("i=\"")
+            .nth(1)
+            .and_then(|v| v.split('"').next())
+            .and_then(|v| v.parse().ok())
+            .expect("label i");
+        let k = (t.parse::<i64>().unwrap() - start) / 15_000;
+        assert_eq!(value, (k * 100 + i).to_string(), "{line}");
+        *per_series.entry(labels.to_string()).or_default() += 1;
+    }
+    assert_eq!(per_series.len(), 20, "{per_series:?}");
+    assert!(per_series.values().all(|&n| n == 1200), "{per_series:?}");
 
     // Prometheus 2.42 on a copy of the directory (blocks and WAL) sees every sample.
     let copy = tempfile::tempdir().unwrap();
