@@ -2,14 +2,15 @@
 //! few words per closed chunk on the heap (Prometheus's chunk disk mapper).
 //!
 //! Every chunk is flushed to the file as it is written, so a read right after sees it; the
-//! reader maps the files again when a ref points past what it has mapped. The files are
-//! rebuilt from the WAL at start-up, and removed once every chunk in them is older than
-//! the head.
+//! reader maps the files again when a ref points past what it has mapped. At start-up the
+//! chunks found are handed back to their series, so the WAL replay only rebuilds what came
+//! after them; files are removed once every chunk in them is older than the head.
 
+use super::int_map::IntMap;
 use crate::chunkenc::Encoding;
 use crate::chunks::{ChunksError, HeadChunkReader, HeadChunkWriter, MappedChunk, MappedChunkRef};
 use ember_model::Timestamp;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, RwLock};
 
@@ -25,28 +26,86 @@ pub(crate) struct ChunkDiskMapper {
     reader: RwLock<HeadChunkReader>,
 }
 
+/// A chunk found in `chunks_head/` at start-up.
+pub(crate) struct FoundChunk {
+    pub(crate) mint: Timestamp,
+    pub(crate) maxt: Timestamp,
+    pub(crate) chunk_ref: MappedChunkRef,
+}
+
 impl ChunkDiskMapper {
-    /// Starts afresh in `dir`: older files are removed, because replaying the WAL writes
-    /// every chunk again.
-    pub(crate) fn create(dir: &Path) -> Result<Self, ChunksError> {
-        if dir.exists() {
-            std::fs::remove_dir_all(dir).map_err(|e| ChunksError::Io {
-                path: dir.to_path_buf(),
-                source: e,
-            })?;
-        }
-        std::fs::create_dir_all(dir).map_err(|e| ChunksError::Io {
+    /// Opens `dir` and returns the XOR chunks already there, per series ref in file order
+    /// (which is time order per series). Unreadable files are removed with everything in
+    /// the directory: the WAL still holds their samples, so the replay rebuilds them.
+    pub(crate) fn open(dir: &Path) -> Result<(Self, IntMap<Vec<FoundChunk>>), ChunksError> {
+        let io = |e: std::io::Error| ChunksError::Io {
             path: dir.to_path_buf(),
             source: e,
-        })?;
-        Ok(ChunkDiskMapper {
+        };
+        let mut found: IntMap<Vec<FoundChunk>> = IntMap::default();
+        let mut max_time_by_file = BTreeMap::new();
+        let mut wal_only = HashSet::new();
+        match Self::scan(dir, &mut found, &mut wal_only, &mut max_time_by_file) {
+            Ok(()) => found.retain(|r, _| !wal_only.contains(r)),
+            Err(e) => {
+                tracing::warn!(dir = %dir.display(), err = %e, "Head chunk files are unreadable; removing them, the WAL replay rebuilds their chunks");
+                found.clear();
+                max_time_by_file.clear();
+                std::fs::remove_dir_all(dir).map_err(io)?;
+            }
+        }
+        std::fs::create_dir_all(dir).map_err(io)?;
+        let mapper = ChunkDiskMapper {
             dir: dir.to_path_buf(),
             state: Mutex::new(WriterState {
                 writer: HeadChunkWriter::open(dir)?,
-                max_time_by_file: BTreeMap::new(),
+                max_time_by_file,
             }),
             reader: RwLock::new(HeadChunkReader::open(dir)?),
-        })
+        };
+        Ok((mapper, found))
+    }
+
+    /// Reads every chunk record of `dir` into `found`.
+    fn scan(
+        dir: &Path,
+        found: &mut IntMap<Vec<FoundChunk>>,
+        wal_only: &mut HashSet<u64>,
+        max_time_by_file: &mut BTreeMap<u32, Timestamp>,
+    ) -> Result<(), ChunksError> {
+        let reader = HeadChunkReader::open(dir)?;
+        for record in reader.iter() {
+            let (chunk_ref, chunk) = record?;
+            let newest = max_time_by_file
+                .entry(chunk_ref.sequence())
+                .or_insert(chunk.max_time);
+            *newest = (*newest).max(chunk.max_time);
+            // Other encodings (native histograms, out-of-order chunks of a Prometheus
+            // directory) are left to the WAL replay: a series with one gets none back.
+            if chunk.encoding != Encoding::Xor || chunk.out_of_order {
+                wal_only.insert(chunk.series_ref);
+                continue;
+            }
+            found.entry(chunk.series_ref).or_default().push(FoundChunk {
+                mint: chunk.min_time,
+                maxt: chunk.max_time,
+                chunk_ref,
+            });
+        }
+        Ok(())
+    }
+
+    /// The sample count in a chunk's header.
+    pub(crate) fn num_samples(&self, r: MappedChunkRef) -> Option<u16> {
+        let reader = self.reader.read().expect("chunk reader lock");
+        let data = reader.chunk(r).ok()?.data;
+        Some(u16::from_be_bytes([*data.first()?, *data.get(1)?]))
+    }
+
+    /// The last sample of a chunk found at start-up.
+    pub(crate) fn last_sample(&self, r: MappedChunkRef) -> Option<(Timestamp, f64)> {
+        let bytes = self.read(r).ok()?;
+        crate::chunkenc::XorIterator::new(&bytes).last()
     }
 
     /// Writes a closed chunk and returns where it lives.

@@ -14,7 +14,7 @@ mod series;
 
 pub(crate) use series::ClosedChunk;
 
-use crate::head::disk::ChunkDiskMapper;
+use crate::head::disk::{ChunkDiskMapper, FoundChunk};
 use crate::head::int_map::IntMap;
 use crate::head::postings::MemPostings;
 use crate::head::series::{ChunkSink, MemSeries, decode_into};
@@ -226,6 +226,38 @@ impl HeadInner {
         s
     }
 
+    /// Gives `series` (just created by the replay) its chunks found in `chunks_head/`,
+    /// except those older than the head's valid range (already in blocks).
+    fn restore_mapped(&self, series: &MemSeries, chunks: Vec<FoundChunk>, stats: &mut ReplayStats) {
+        let Some(disk) = &self.disk else { return };
+        let min_valid = self.min_valid_time.load(Ordering::Relaxed);
+        let kept: Vec<&FoundChunk> = chunks.iter().filter(|c| c.maxt >= min_valid).collect();
+        // Chunks rewritten by a deletion leave their old copies behind, overlapping the
+        // new ones: such a series is rebuilt from the WAL alone.
+        if kept.windows(2).any(|w| w[1].mint <= w[0].maxt) {
+            return;
+        }
+        let Some(newest) = kept.last() else { return };
+        let Some(last) = disk.last_sample(newest.chunk_ref) else {
+            return;
+        };
+        let mut data = series.data.lock().expect("series lock");
+        if data.num_chunks() > 0 {
+            return;
+        }
+        data.restore_mapped(kept.iter().map(|c| (c.mint, c.maxt, c.chunk_ref)), last);
+        self.min_time.fetch_min(kept[0].mint, Ordering::Relaxed);
+        self.max_time.fetch_max(newest.maxt, Ordering::Relaxed);
+        self.counters
+            .chunks_created
+            .fetch_add(kept.len() as u64, Ordering::Relaxed);
+        stats.mapped_chunks += kept.len() as u64;
+        stats.mapped_samples += kept
+            .iter()
+            .map(|c| u64::from(disk.num_samples(c.chunk_ref).unwrap_or(0)))
+            .sum::<u64>();
+    }
+
     /// Where the closed chunks of series `series_ref` go.
     fn sink(&self, series_ref: u64) -> ChunkSink<'_> {
         ChunkSink {
@@ -375,8 +407,12 @@ pub struct PostingsStats {
 pub struct ReplayStats {
     /// Series records read.
     pub series: u64,
-    /// Samples applied.
+    /// Samples applied from the WAL.
     pub samples: u64,
+    /// Full chunks taken back from `chunks_head/` instead of being rebuilt.
+    pub mapped_chunks: u64,
+    /// Samples in those chunks (their WAL samples are skipped).
+    pub mapped_samples: u64,
     /// Samples naming a series no record introduced.
     pub unknown_refs: u64,
     /// Corruption found and repaired, as a human-readable note.
@@ -423,15 +459,17 @@ impl Head {
         wal_options: ember_wal::WalOptions,
     ) -> std::io::Result<(Head, ReplayStats)> {
         let mut wal = Wal::open(wal_dir, wal_options)?;
-        // Full chunks live in `chunks_head/` beside the WAL; replay rebuilds them.
+        // Full chunks live in `chunks_head/` beside the WAL: those found go back to their
+        // series, and the replay only rebuilds what came after them.
         let chunks_dir = wal_dir.parent().unwrap_or(wal_dir).join("chunks_head");
-        let disk = ChunkDiskMapper::create(&chunks_dir).map_err(std::io::Error::other)?;
+        let (disk, mut mapped) =
+            ChunkDiskMapper::open(&chunks_dir).map_err(std::io::Error::other)?;
         let head = Head::empty(options, Some(disk));
         let mut stats = ReplayStats {
             segments: wal.segments()?,
             ..Default::default()
         };
-        if let Some(corruption) = head.apply_wal(wal_dir, &mut stats)? {
+        if let Some(corruption) = head.apply_wal(wal_dir, &mut mapped, &mut stats)? {
             let report = wal.repair(&corruption)?;
             stats.repaired = Some(format!(
                 "{corruption}; dropped {} bytes and {} later segments ({} bytes)",
@@ -447,17 +485,18 @@ impl Head {
     pub fn read_only(wal_dir: &std::path::Path) -> std::io::Result<(Head, ReplayStats)> {
         let head = Head::new(HeadOptions::default());
         let mut stats = ReplayStats::default();
-        if let Some(corruption) = head.apply_wal(wal_dir, &mut stats)? {
+        if let Some(corruption) = head.apply_wal(wal_dir, &mut IntMap::default(), &mut stats)? {
             stats.repaired = Some(format!("{corruption}; the rest was not read"));
         }
         Ok((head, stats))
     }
 
-    /// Applies the last checkpoint and the segments after it; stops at the first
-    /// corruption and returns it.
+    /// Applies the last checkpoint and the segments after it, giving each series created
+    /// its chunks from `mapped` first; stops at the first corruption and returns it.
     fn apply_wal(
         &self,
         wal_dir: &std::path::Path,
+        mapped: &mut IntMap<Vec<FoundChunk>>,
         stats: &mut ReplayStats,
     ) -> std::io::Result<Option<ember_wal::CorruptionError>> {
         let mut ranges = Vec::new();
@@ -498,6 +537,9 @@ impl Head {
                     for s in &series_recs {
                         stats.series += 1;
                         let series = self.0.get_or_create(&s.labels, s.series_ref, true);
+                        if let Some(chunks) = mapped.remove(&s.series_ref) {
+                            self.0.restore_mapped(&series, chunks, stats);
+                        }
                         refs.insert(s.series_ref, series);
                     }
                 }

@@ -216,6 +216,22 @@ impl SeriesData {
         }
     }
 
+    /// Takes back closed chunks found in `chunks_head/` at start-up (in time order) and
+    /// their newest sample; later WAL samples up to that one are then skipped.
+    pub(crate) fn restore_mapped(
+        &mut self,
+        chunks: impl IntoIterator<Item = (Timestamp, Timestamp, MappedChunkRef)>,
+        last: (Timestamp, f64),
+    ) {
+        self.closed
+            .extend(chunks.into_iter().map(|(mint, maxt, r)| StoredChunk {
+                mint,
+                maxt,
+                place: ChunkPlace::Disk(r),
+            }));
+        self.last = Some(last);
+    }
+
     /// Drops chunks that end before `mint`; returns whether the series is now empty.
     pub(crate) fn truncate_before(&mut self, mint: Timestamp) -> bool {
         self.closed.retain(|c| c.maxt >= mint);
