@@ -1,7 +1,7 @@
 //! Turns one scrape body into appends: parse, apply target labels and metric relabelling
 //! (once per new series, then cached), enforce limits, and stale-mark vanished series.
 
-use crate::cache::{CacheEntry, ScrapeCache};
+use crate::cache::{CacheEntry, MetadataLine, ScrapeCache};
 use ember_exposition::{Entry, Format, Parser};
 #[cfg(test)]
 use ember_model::is_stale_nan;
@@ -128,17 +128,18 @@ impl TargetAppender<'_> {
             let sample = match entry.map_err(|e| AppendFailure::Parse(e.to_string()))? {
                 Entry::Sample(s) => s,
                 Entry::Type { metric, kind } => {
-                    self.cache.update_metadata(&metric, |m| m.kind = kind);
+                    self.cache
+                        .update_metadata(&metric, MetadataLine::Type(kind));
                     continue;
                 }
                 Entry::Help { metric, text } => {
                     self.cache
-                        .update_metadata(&metric, |m| m.help = text.into_owned());
+                        .update_metadata(&metric, MetadataLine::Help(&text));
                     continue;
                 }
                 Entry::Unit { metric, unit } => {
                     self.cache
-                        .update_metadata(&metric, |m| m.unit = unit.into_owned());
+                        .update_metadata(&metric, MetadataLine::Unit(&unit));
                     continue;
                 }
                 _ => continue,

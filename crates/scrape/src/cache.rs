@@ -6,8 +6,20 @@
 //! Entries keep the storage ref, not the labels: the storage resolves the ref, and the
 //! rare sample whose ref the storage no longer knows gets its labels built again.
 
+use ember_model::MetricType;
 use ember_storage::{Metadata, SeriesRef};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
+
+/// Hashing for keys that come from scraped bodies: randomly seeded, and much cheaper than
+/// SipHash per sample.
+type FastHashMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+
+/// One `# TYPE`, `# HELP` or `# UNIT` line's content.
+pub(crate) enum MetadataLine<'a> {
+    Type(MetricType),
+    Help(&'a str),
+    Unit(&'a str),
+}
 
 /// What a raw series resolved to.
 pub(crate) struct CacheEntry {
@@ -26,9 +38,9 @@ pub(crate) struct CacheEntry {
 /// Per-target cache across scrapes.
 #[derive(Default)]
 pub(crate) struct ScrapeCache {
-    entries: HashMap<Box<[u8]>, CacheEntry>,
+    entries: FastHashMap<Box<[u8]>, CacheEntry>,
     /// `# TYPE`/`# HELP`/`# UNIT` per metric family, for the metadata API.
-    metadata: std::collections::BTreeMap<String, Metadata>,
+    metadata: FastHashMap<String, Metadata>,
     /// Set when `metadata` changed since [`ScrapeCache::take_metadata_change`].
     metadata_changed: bool,
     /// The current scrape iteration; starts at 1 so that 0 means "never seen".
@@ -36,28 +48,38 @@ pub(crate) struct ScrapeCache {
 }
 
 impl ScrapeCache {
-    /// Applies `update` to the metadata of family `metric` (created untyped when new) and
-    /// notes whether anything changed.
-    pub(crate) fn update_metadata(&mut self, metric: &str, update: impl FnOnce(&mut Metadata)) {
-        let is_new = !self.metadata.contains_key(metric);
-        let entry = self
-            .metadata
-            .entry(metric.to_string())
-            .or_insert_with(|| Metadata {
-                kind: ember_model::MetricType::Unknown,
-                help: String::new(),
-                unit: String::new(),
-            });
-        let before = entry.clone();
-        update(entry);
-        self.metadata_changed |= is_new || *entry != before;
+    /// Records a metadata line of family `metric` (created untyped when new) and notes
+    /// whether anything changed. A steady target's lines change nothing and allocate
+    /// nothing.
+    pub(crate) fn update_metadata(&mut self, metric: &str, line: MetadataLine<'_>) {
+        if !self.metadata.contains_key(metric) {
+            self.metadata_changed = true;
+            self.metadata.insert(
+                metric.to_string(),
+                Metadata {
+                    kind: MetricType::Unknown,
+                    help: String::new(),
+                    unit: String::new(),
+                },
+            );
+        }
+        let entry = self.metadata.get_mut(metric).expect("inserted above");
+        let changed = match line {
+            MetadataLine::Type(kind) => std::mem::replace(&mut entry.kind, kind) != kind,
+            MetadataLine::Help(text) => replace_text(&mut entry.help, text),
+            MetadataLine::Unit(text) => replace_text(&mut entry.unit, text),
+        };
+        self.metadata_changed |= changed;
     }
 
-    /// The metadata, when it changed since the last call.
-    pub(crate) fn take_metadata_change(
-        &mut self,
-    ) -> Option<std::collections::BTreeMap<String, Metadata>> {
-        std::mem::take(&mut self.metadata_changed).then(|| self.metadata.clone())
+    /// The metadata by family name, when it changed since the last call.
+    pub(crate) fn take_metadata_change(&mut self) -> Option<BTreeMap<String, Metadata>> {
+        std::mem::take(&mut self.metadata_changed).then(|| {
+            self.metadata
+                .iter()
+                .map(|(name, m)| (name.clone(), m.clone()))
+                .collect()
+        })
     }
 
     /// Starts a new scrape iteration.
@@ -112,4 +134,14 @@ impl CacheEntry {
             self.last_iter = iter;
         }
     }
+}
+
+/// Sets `field` to `text`; returns whether it differed.
+fn replace_text(field: &mut String, text: &str) -> bool {
+    if field == text {
+        return false;
+    }
+    field.clear();
+    field.push_str(text);
+    true
 }

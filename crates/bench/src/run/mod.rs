@@ -1,0 +1,206 @@
+//! Runs the systems on the workload, one at a time unless asked otherwise, and gathers a
+//! [`Report`]. Every process started here listens on 127.0.0.1 and is stopped by its pid.
+
+mod api;
+mod logs;
+mod phases;
+mod process;
+mod queries;
+mod sampler;
+pub mod scrape_config;
+mod system_run;
+mod version;
+
+use crate::compare;
+use crate::measure::machine::Machine;
+use crate::report::{AnswerCheck, PlanSummary, Report};
+use crate::system::SystemKind;
+use crate::workload::Workload;
+use anyhow::bail;
+use phases::Answers;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// What to run and how.
+#[derive(Clone, Debug)]
+pub struct Plan {
+    pub workload: Arc<Workload>,
+    /// `quick` or `full`, for the report.
+    pub mode: String,
+    /// Ingestion time per system, from ready to the end of the CPU window.
+    pub ingest: Duration,
+    /// Time from ready to the start of the CPU window.
+    pub warmup: Duration,
+    pub query_runs: usize,
+    pub rss_every: Duration,
+    pub systems: Vec<(SystemKind, PathBuf)>,
+    /// Data directories, configs and logs go under `workdir/<system>/`.
+    pub workdir: PathBuf,
+    pub keep_data: bool,
+    pub concurrent: bool,
+    pub tolerance: f64,
+}
+
+/// Fails, with how to get them, if any of the systems' binaries is missing.
+pub fn check_binaries(systems: &[(SystemKind, PathBuf)]) -> anyhow::Result<()> {
+    let missing: Vec<String> = systems
+        .iter()
+        .filter(|(_, path)| !path.is_file())
+        .map(|(kind, path)| {
+            format!(
+                "  {} not found at {}: {}",
+                kind.title(),
+                path.display(),
+                kind.install_hint()
+            )
+        })
+        .collect();
+    if !missing.is_empty() {
+        bail!("missing systems:\n{}", missing.join("\n"));
+    }
+    Ok(())
+}
+
+/// Compares every system's answers with Prometheus's (the reference), or Ember's with
+/// VictoriaMetrics' when Prometheus did not run.
+fn check_answers(answers: &[(SystemKind, Answers)], tolerance: f64) -> Vec<AnswerCheck> {
+    let find = |kind| answers.iter().find(|(k, _)| *k == kind).map(|(_, a)| a);
+    let reference = [SystemKind::Prometheus, SystemKind::VictoriaMetrics]
+        .into_iter()
+        .find_map(|k| find(k).map(|a| (k, a)));
+    let Some((reference, expected)) = reference else {
+        return Vec::new();
+    };
+    let mut checks = Vec::new();
+    for (kind, got) in answers.iter().filter(|(k, _)| *k != reference) {
+        for (query, qkind, answer) in got {
+            let wanted = expected.iter().find(|(q, k, _)| q == query && k == qkind);
+            let Some((_, _, wanted)) = wanted else {
+                continue;
+            };
+            checks.push(AnswerCheck {
+                query: query.to_string(),
+                kind: *qkind,
+                left: *kind,
+                right: reference,
+                informational: *kind == SystemKind::VictoriaMetrics
+                    || reference == SystemKind::VictoriaMetrics,
+                comparison: compare::compare(answer, wanted, tolerance),
+            });
+        }
+    }
+    checks
+}
+
+/// Runs the plan. A system that fails is reported in the notes; the others still run.
+pub async fn run(plan: &Plan, generator: &tokio::runtime::Handle) -> anyhow::Result<Report> {
+    let date = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let runs = plan.systems.iter().map(|(kind, binary)| async move {
+        (*kind, system_run::run(plan, generator, *kind, binary).await)
+    });
+    let outcomes = if plan.concurrent {
+        futures::future::join_all(runs).await
+    } else {
+        let mut done = Vec::new();
+        for run in runs {
+            done.push(run.await);
+        }
+        done
+    };
+    let mut systems = Vec::new();
+    let mut answers = Vec::new();
+    let mut notes = Vec::new();
+    for (kind, outcome) in outcomes {
+        match outcome {
+            Ok(o) => {
+                systems.push(o.figures);
+                answers.push((kind, o.answers));
+                notes.extend(o.notes);
+            }
+            Err(e) => {
+                eprintln!("{}: {e:#}", kind.title());
+                notes.push(format!("{} failed: {e:#}", kind.title()));
+            }
+        }
+    }
+    if systems.is_empty() {
+        bail!("no system completed its run:\n{}", notes.join("\n"));
+    }
+    let interval_s = plan.workload.params().interval_ms / 1000;
+    let window = queries::Window::new(plan.ingest.as_secs(), interval_s);
+    Ok(Report {
+        date,
+        machine: Machine::current(),
+        workload: plan.workload.params().clone(),
+        series_per_target: plan.workload.series_per_target(),
+        plan: PlanSummary {
+            mode: plan.mode.clone(),
+            concurrent: plan.concurrent,
+            ingest_s: plan.ingest.as_secs(),
+            warmup_s: plan.warmup.as_secs(),
+            query_runs: plan.query_runs,
+            tolerance: plan.tolerance,
+            eval_offset_s: window.eval_offset_s,
+            range_s: window.range_s,
+            step_s: window.step_s,
+        },
+        systems,
+        answers: check_answers(&answers, plan.tolerance),
+        notes,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::compare::Answer;
+    use crate::report::QueryKind;
+    use serde_json::json;
+
+    fn answer(value: &str) -> Answers {
+        let data =
+            json!({"resultType": "vector", "result": [{"metric": {}, "value": [10, value]}]});
+        vec![("q", QueryKind::Instant, Answer::parse(&data, 0).unwrap())]
+    }
+
+    #[test]
+    fn answers_are_checked_against_prometheus() {
+        let all = vec![
+            (SystemKind::Ember, answer("1")),
+            (SystemKind::Prometheus, answer("1")),
+            (SystemKind::VictoriaMetrics, answer("2")),
+        ];
+        let checks = check_answers(&all, 1e-6);
+        assert_eq!(checks.len(), 2);
+        assert_eq!(
+            (checks[0].left, checks[0].right),
+            (SystemKind::Ember, SystemKind::Prometheus)
+        );
+        assert!(!checks[0].informational && checks[0].comparison.matches());
+        assert!(checks[1].informational && !checks[1].comparison.matches());
+    }
+
+    #[test]
+    fn without_prometheus_ember_is_checked_against_victoria_metrics() {
+        let all = vec![
+            (SystemKind::Ember, answer("1")),
+            (SystemKind::VictoriaMetrics, answer("1")),
+        ];
+        let checks = check_answers(&all, 1e-6);
+        assert_eq!(checks.len(), 1);
+        assert!(checks[0].informational);
+        assert!(check_answers(&all[..1], 1e-6).is_empty());
+    }
+
+    #[test]
+    fn missing_binaries_say_how_to_get_them() {
+        let err = check_binaries(&[(
+            SystemKind::VictoriaMetrics,
+            PathBuf::from("/nonexistent/vm"),
+        )])
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("apt-get install victoria-metrics"), "{err}");
+    }
+}
