@@ -481,13 +481,18 @@ mod tests {
         );
     }
 
-    #[test]
-    fn metric_relabelling_drops_are_cached_and_counted() {
+    /// A metric relabelling rule that drops the series named `name`.
+    fn drop_metric(name: &str) -> RelabelConfig {
         let mut drop = RelabelConfig::default_for(ember_relabel::Action::Drop);
         drop.source_labels = vec!["__name__".into()];
-        drop.regex = ember_model::PromRegex::new("b").unwrap();
+        drop.regex = ember_model::PromRegex::new(name).unwrap();
+        drop
+    }
+
+    #[test]
+    fn metric_relabelling_drops_are_cached_and_counted() {
         let mut h = Harness::new(AppendOptions {
-            metric_relabel: vec![drop],
+            metric_relabel: vec![drop_metric("b")],
             ..Default::default()
         });
         for ts in [1000, 2000] {
@@ -500,11 +505,8 @@ mod tests {
 
     #[test]
     fn series_the_storage_forgot_are_appended_with_rebuilt_labels() {
-        let mut drop = RelabelConfig::default_for(ember_relabel::Action::Drop);
-        drop.source_labels = vec!["__name__".into()];
-        drop.regex = ember_model::PromRegex::new("b").unwrap();
         let mut h = Harness::new(AppendOptions {
-            metric_relabel: vec![drop],
+            metric_relabel: vec![drop_metric("b")],
             ..Default::default()
         });
         h.scrape("a{x=\"1\"} 1\nb 2\n", 1000).unwrap();

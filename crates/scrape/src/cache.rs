@@ -52,24 +52,18 @@ impl ScrapeCache {
     /// whether anything changed. A steady target's lines change nothing and allocate
     /// nothing.
     pub(crate) fn update_metadata(&mut self, metric: &str, line: MetadataLine<'_>) {
-        if !self.metadata.contains_key(metric) {
-            self.metadata_changed = true;
-            self.metadata.insert(
-                metric.to_string(),
-                Metadata {
-                    kind: MetricType::Unknown,
-                    help: String::new(),
-                    unit: String::new(),
-                },
-            );
+        if let Some(entry) = self.metadata.get_mut(metric) {
+            self.metadata_changed |= line.apply(entry);
+            return;
         }
-        let entry = self.metadata.get_mut(metric).expect("inserted above");
-        let changed = match line {
-            MetadataLine::Type(kind) => std::mem::replace(&mut entry.kind, kind) != kind,
-            MetadataLine::Help(text) => replace_text(&mut entry.help, text),
-            MetadataLine::Unit(text) => replace_text(&mut entry.unit, text),
+        let mut entry = Metadata {
+            kind: MetricType::Unknown,
+            help: String::new(),
+            unit: String::new(),
         };
-        self.metadata_changed |= changed;
+        line.apply(&mut entry);
+        self.metadata.insert(metric.to_string(), entry);
+        self.metadata_changed = true;
     }
 
     /// The metadata by family name, when it changed since the last call.
@@ -132,6 +126,17 @@ impl CacheEntry {
         if self.last_iter != iter {
             self.prev_iter = self.last_iter;
             self.last_iter = iter;
+        }
+    }
+}
+
+impl MetadataLine<'_> {
+    /// Writes the line into `entry`; returns whether that changed it.
+    fn apply(self, entry: &mut Metadata) -> bool {
+        match self {
+            MetadataLine::Type(kind) => std::mem::replace(&mut entry.kind, kind) != kind,
+            MetadataLine::Help(text) => replace_text(&mut entry.help, text),
+            MetadataLine::Unit(text) => replace_text(&mut entry.unit, text),
         }
     }
 }

@@ -35,6 +35,17 @@ fn fill(db: &Db, start: i64, hours: i64) {
     }
 }
 
+/// A database without time retention.
+fn open_keeping_all(dir: &Path) -> Db {
+    open(
+        dir,
+        DbOptions {
+            retention_ms: 0,
+            ..Default::default()
+        },
+    )
+}
+
 fn open(dir: &Path, options: DbOptions) -> Db {
     Db::open(dir, options, &ember_selfmetrics::Registry::new())
         .unwrap()
@@ -45,13 +56,7 @@ fn open(dir: &Path, options: DbOptions) -> Db {
 fn head_is_cut_into_blocks_and_every_sample_stays_queryable() {
     let dir = tempfile::tempdir().unwrap();
     let start = 100 * 2 * HOUR;
-    let db = open(
-        dir.path(),
-        DbOptions {
-            retention_ms: 0,
-            ..Default::default()
-        },
-    );
+    let db = open_keeping_all(dir.path());
     fill(&db, start, 5);
     db.compact().unwrap();
     let blocks = db.blocks();
@@ -101,13 +106,7 @@ fn head_is_cut_into_blocks_and_every_sample_stays_queryable() {
         .collect();
     drop(db);
 
-    let db = open(
-        dir.path(),
-        DbOptions {
-            retention_ms: 0,
-            ..Default::default()
-        },
-    );
+    let db = open_keeping_all(dir.path());
     assert_eq!(db.blocks().len(), 1);
     let after: Vec<_> = all(&db)
         .iter()
@@ -170,13 +169,7 @@ fn time_retention_deletes_old_blocks() {
 #[test]
 fn size_retention_keeps_the_directory_under_the_limit() {
     let dir = tempfile::tempdir().unwrap();
-    let db = open(
-        dir.path(),
-        DbOptions {
-            retention_ms: 0,
-            ..Default::default()
-        },
-    );
+    let db = open_keeping_all(dir.path());
     fill(&db, 0, 16);
     db.compact().unwrap();
     let blocks = db.blocks();
@@ -214,13 +207,7 @@ fn promtool_and_prometheus_read_emberss_blocks() {
         .unwrap()
         .as_millis() as i64;
     let start = (now - 5 * HOUR) / 15_000 * 15_000;
-    let db = open(
-        dir.path(),
-        DbOptions {
-            retention_ms: 0,
-            ..Default::default()
-        },
-    );
+    let db = open_keeping_all(dir.path());
     fill(&db, start, 5);
     db.compact().unwrap();
     let block = db.blocks()[0].meta().ulid.clone();
@@ -389,13 +376,7 @@ fn ember_opens_a_prometheus_data_directory() {
     );
     assert!(prometheus.peer.terminate(Duration::from_secs(30)));
 
-    let db = open(
-        &data,
-        DbOptions {
-            retention_ms: 0,
-            ..Default::default()
-        },
-    );
+    let db = open_keeping_all(&data);
     assert!(!db.blocks().is_empty(), "Prometheus's blocks are loaded");
     let series = all(&db);
     assert_eq!(series.len(), 20);
@@ -418,13 +399,7 @@ fn ember_opens_a_prometheus_data_directory() {
 #[test]
 fn blocks_are_merged_into_larger_ranges() {
     let dir = tempfile::tempdir().unwrap();
-    let db = open(
-        dir.path(),
-        DbOptions {
-            retention_ms: 0,
-            ..Default::default()
-        },
-    );
+    let db = open_keeping_all(dir.path());
     fill(&db, 0, 40);
     db.compact().unwrap();
     let blocks = db.blocks();
@@ -464,13 +439,7 @@ fn blocks_are_merged_into_larger_ranges() {
         "every sample exactly once"
     );
     drop(db);
-    let db = open(
-        dir.path(),
-        DbOptions {
-            retention_ms: 0,
-            ..Default::default()
-        },
-    );
+    let db = open_keeping_all(dir.path());
     assert!(all(&db).iter().all(|s| s.samples.len() == 40 * 240));
     let out = std::process::Command::new(require_binary("promtool"))
         .args(["tsdb", "analyze"])
@@ -489,13 +458,7 @@ fn blocks_are_merged_into_larger_ranges() {
 fn delete_series_clean_tombstones_and_snapshot() {
     let dir = tempfile::tempdir().unwrap();
     let start = 10 * 2 * HOUR;
-    let db = open(
-        dir.path(),
-        DbOptions {
-            retention_ms: 0,
-            ..Default::default()
-        },
-    );
+    let db = open_keeping_all(dir.path());
     fill(&db, start, 5);
     db.compact().unwrap();
     assert_eq!(db.blocks().len(), 1);
@@ -530,13 +493,7 @@ fn delete_series_clean_tombstones_and_snapshot() {
     assert!(tombstones > 9, "a non-empty tombstones file was written");
     drop(db);
 
-    let db = open(
-        dir.path(),
-        DbOptions {
-            retention_ms: 0,
-            ..Default::default()
-        },
-    );
+    let db = open_keeping_all(dir.path());
     check(&db);
     db.clean_tombstones().unwrap();
     check(&db);
@@ -561,13 +518,7 @@ fn delete_series_clean_tombstones_and_snapshot() {
         .status()
         .unwrap();
     assert!(status.success());
-    let snapshot_db = open(
-        copy.path(),
-        DbOptions {
-            retention_ms: 0,
-            ..Default::default()
-        },
-    );
+    let snapshot_db = open_keeping_all(copy.path());
     assert_eq!(
         snapshot_db.blocks().len(),
         2,
@@ -579,13 +530,7 @@ fn delete_series_clean_tombstones_and_snapshot() {
 #[test]
 fn an_unreadable_block_is_quarantined_and_the_rest_served() {
     let dir = tempfile::tempdir().unwrap();
-    let db = open(
-        dir.path(),
-        DbOptions {
-            retention_ms: 0,
-            ..Default::default()
-        },
-    );
+    let db = open_keeping_all(dir.path());
     fill(&db, 0, 8);
     db.compact().unwrap();
     let blocks = db.blocks();
@@ -607,13 +552,7 @@ fn an_unreadable_block_is_quarantined_and_the_rest_served() {
         .set_len(len / 2)
         .unwrap();
 
-    let db = open(
-        dir.path(),
-        DbOptions {
-            retention_ms: 0,
-            ..Default::default()
-        },
-    );
+    let db = open_keeping_all(dir.path());
     assert!(!victim.exists(), "the broken block was moved aside");
     let served: usize = all(&db).iter().map(|s| s.samples.len()).sum();
     let head = db.head().time_range().map(|_| ()).is_some();
@@ -624,13 +563,7 @@ fn an_unreadable_block_is_quarantined_and_the_rest_served() {
     let loaded = db.blocks().len();
     drop(db);
     // Stays aside on the next start: the same blocks load and the quarantined one is kept.
-    let db = open(
-        dir.path(),
-        DbOptions {
-            retention_ms: 0,
-            ..Default::default()
-        },
-    );
+    let db = open_keeping_all(dir.path());
     assert_eq!(db.blocks().len(), loaded);
     let quarantined = std::fs::read_dir(dir.path())
         .unwrap()
@@ -669,13 +602,7 @@ fn max_block_duration_equal_to_the_block_range_disables_merging() {
 fn label_lookups_without_matchers_see_block_series() {
     let dir = tempfile::tempdir().unwrap();
     let start = 100 * 2 * HOUR;
-    let db = open(
-        dir.path(),
-        DbOptions {
-            retention_ms: 0,
-            ..Default::default()
-        },
-    );
+    let db = open_keeping_all(dir.path());
     fill(&db, start, 5);
     db.compact().unwrap();
     assert_eq!(db.blocks().len(), 1);

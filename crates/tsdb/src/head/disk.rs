@@ -31,6 +31,8 @@ pub(crate) struct FoundChunk {
     pub(crate) mint: Timestamp,
     pub(crate) maxt: Timestamp,
     pub(crate) chunk_ref: MappedChunkRef,
+    /// The sample count in the chunk's header.
+    pub(crate) samples: u16,
 }
 
 impl ChunkDiskMapper {
@@ -45,34 +47,43 @@ impl ChunkDiskMapper {
         let mut found: IntMap<Vec<FoundChunk>> = IntMap::default();
         let mut max_time_by_file = BTreeMap::new();
         let mut wal_only = HashSet::new();
-        match Self::scan(dir, &mut found, &mut wal_only, &mut max_time_by_file) {
-            Ok(()) => found.retain(|r, _| !wal_only.contains(r)),
+        let reader = match Self::scan(dir, &mut found, &mut wal_only, &mut max_time_by_file) {
+            Ok(reader) => {
+                found.retain(|r, _| !wal_only.contains(r));
+                reader
+            }
             Err(e) => {
                 tracing::warn!(dir = %dir.display(), err = %e, "Head chunk files are unreadable; removing them, the WAL replay rebuilds their chunks");
                 found.clear();
                 max_time_by_file.clear();
                 std::fs::remove_dir_all(dir).map_err(io)?;
+                std::fs::create_dir_all(dir).map_err(io)?;
+                HeadChunkReader::open(dir)?
             }
-        }
-        std::fs::create_dir_all(dir).map_err(io)?;
+        };
         let mapper = ChunkDiskMapper {
             dir: dir.to_path_buf(),
             state: Mutex::new(WriterState {
                 writer: HeadChunkWriter::open(dir)?,
                 max_time_by_file,
             }),
-            reader: RwLock::new(HeadChunkReader::open(dir)?),
+            reader: RwLock::new(reader),
         };
         Ok((mapper, found))
     }
 
-    /// Reads every chunk record of `dir` into `found`.
+    /// Reads every chunk record of `dir` into `found`; returns the reader, kept for
+    /// later reads.
     fn scan(
         dir: &Path,
         found: &mut IntMap<Vec<FoundChunk>>,
         wal_only: &mut HashSet<u64>,
         max_time_by_file: &mut BTreeMap<u32, Timestamp>,
-    ) -> Result<(), ChunksError> {
+    ) -> Result<HeadChunkReader, ChunksError> {
+        std::fs::create_dir_all(dir).map_err(|e| ChunksError::Io {
+            path: dir.to_path_buf(),
+            source: e,
+        })?;
         let reader = HeadChunkReader::open(dir)?;
         for record in reader.iter() {
             let (chunk_ref, chunk) = record?;
@@ -86,26 +97,24 @@ impl ChunkDiskMapper {
                 wal_only.insert(chunk.series_ref);
                 continue;
             }
+            let samples = match chunk.data {
+                [hi, lo, ..] => u16::from_be_bytes([*hi, *lo]),
+                _ => 0,
+            };
             found.entry(chunk.series_ref).or_default().push(FoundChunk {
                 mint: chunk.min_time,
                 maxt: chunk.max_time,
                 chunk_ref,
+                samples,
             });
         }
-        Ok(())
+        Ok(reader)
     }
 
-    /// The sample count in a chunk's header.
-    pub(crate) fn num_samples(&self, r: MappedChunkRef) -> Option<u16> {
-        let reader = self.reader.read().expect("chunk reader lock");
-        let data = reader.chunk(r).ok()?.data;
-        Some(u16::from_be_bytes([*data.first()?, *data.get(1)?]))
-    }
-
-    /// The last sample of a chunk found at start-up.
+    /// The last sample of a chunk found at start-up, decoded where it is mapped.
     pub(crate) fn last_sample(&self, r: MappedChunkRef) -> Option<(Timestamp, f64)> {
-        let bytes = self.read(r).ok()?;
-        crate::chunkenc::XorIterator::new(&bytes).last()
+        let reader = self.reader.read().expect("chunk reader lock");
+        crate::chunkenc::XorIterator::new(reader.chunk(r).ok()?.data).last()
     }
 
     /// Writes a closed chunk and returns where it lives.

@@ -252,10 +252,7 @@ impl HeadInner {
             .chunks_created
             .fetch_add(kept.len() as u64, Ordering::Relaxed);
         stats.mapped_chunks += kept.len() as u64;
-        stats.mapped_samples += kept
-            .iter()
-            .map(|c| u64::from(disk.num_samples(c.chunk_ref).unwrap_or(0)))
-            .sum::<u64>();
+        stats.mapped_samples += kept.iter().map(|c| u64::from(c.samples)).sum::<u64>();
     }
 
     /// Where the closed chunks of series `series_ref` go.
