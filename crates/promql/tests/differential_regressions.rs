@@ -73,3 +73,36 @@ eval range from 0 to 2m step 1m histogram_stddev(m_bucket) or histogram_stdvar(m
 "#,
     );
 }
+
+/// Selections spanning an hour or more are read by several threads, each a share of the
+/// series by label hash; the results are merged back into label order.
+#[test]
+fn long_reads_split_over_threads_keep_every_series_in_order() {
+    let series = 40;
+    let mut script = String::from("load 1m\n");
+    for i in 0..series {
+        script += &format!("  counter_total{{i=\"{i:02}\"}} 0+{}x180\n", i + 1);
+    }
+    script += "\neval range from 2h to 3h step 30m rate(counter_total[10m])\n";
+    for i in 0..series {
+        let per_second = (i + 1) as f64 / 60.0;
+        script += &format!("  {{i=\"{i:02}\"}} {per_second} {per_second} {per_second}\n");
+    }
+    script += "\neval range from 2h to 3h step 30m counter_total\n";
+    for i in 0..series {
+        let v = |minute: usize| minute * (i + 1);
+        script += &format!(
+            "  counter_total{{i=\"{i:02}\"}} {} {} {}\n",
+            v(120),
+            v(150),
+            v(180)
+        );
+    }
+    // Unsorted: the order is the selector's, merged from the threads' parts.
+    script += "\neval_ordered instant at 3h avg_over_time(counter_total[2h])\n";
+    for i in 0..series {
+        // Samples at minutes 61..=180 average to minute 120.5.
+        script += &format!("  {{i=\"{i:02}\"}} {}\n", 120.5 * (i + 1) as f64);
+    }
+    check(&script);
+}

@@ -18,5 +18,5 @@ mod querier;
 pub use appender::{AppendError, Appendable, Appender, Metadata, SeriesRef};
 pub use memory::MemStorage;
 pub use querier::{
-    Querier, Queryable, Series, SeriesSet, StorageError, label_names_of, label_values_of,
+    Querier, Queryable, Series, SeriesSet, Shard, StorageError, label_names_of, label_values_of,
 };

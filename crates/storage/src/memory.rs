@@ -4,7 +4,7 @@
 //! tests written against it hold for the persistent store too.
 
 use crate::appender::{AppendError, Appendable, Appender, Metadata, SeriesRef};
-use crate::querier::{Querier, Queryable, Series, SeriesSet, StorageError};
+use crate::querier::{Querier, Queryable, Series, SeriesSet, Shard, StorageError};
 use ember_model::{Labels, Matcher, Timestamp};
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, RwLock};
@@ -276,8 +276,15 @@ impl MemQuerier<'_> {
 }
 
 impl Querier for MemQuerier<'_> {
-    fn select(&self, matchers: &[Matcher]) -> Result<SeriesSet<'_>, StorageError> {
+    fn select_shard(
+        &self,
+        matchers: &[Matcher],
+        shard: Shard,
+    ) -> Result<SeriesSet<'_>, StorageError> {
         let mut out = self.matching(matchers, |s| {
+            if !shard.contains_labels(&s.labels) {
+                return None;
+            }
             let samples = s
                 .samples
                 .iter()

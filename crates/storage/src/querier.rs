@@ -18,6 +18,47 @@ pub struct Series {
 /// one series decoded, not the whole selection.
 pub type SeriesSet<'a> = Box<dyn Iterator<Item = Result<Series, StorageError>> + 'a>;
 
+/// One of `count` disjoint parts of every selection, chosen by a hash of each series'
+/// labels: a query reads the parts on several cores, and a series falls in the same part
+/// in every block and in the head, so each part merges on its own.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Shard {
+    /// Which part, `0..count`.
+    pub index: u32,
+    /// How many parts.
+    pub count: u32,
+}
+
+impl Shard {
+    /// The whole selection.
+    pub const WHOLE: Shard = Shard { index: 0, count: 1 };
+
+    /// Whether the series with these (sorted) label pairs belongs to this part.
+    pub fn contains<'a>(self, labels: impl IntoIterator<Item = (&'a str, &'a str)>) -> bool {
+        if self.count <= 1 {
+            return true;
+        }
+        // FNV-1a over names and values with separators: stable, and cheap beside decoding.
+        let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+        for (name, value) in labels {
+            for b in name
+                .bytes()
+                .chain([0xff])
+                .chain(value.bytes())
+                .chain([0xff])
+            {
+                hash = (hash ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+            }
+        }
+        hash % u64::from(self.count) == u64::from(self.index)
+    }
+
+    /// [`Shard::contains`] for a label set.
+    pub fn contains_labels(self, labels: &Labels) -> bool {
+        self.count <= 1 || self.contains(labels.iter().map(|l| (l.name.as_str(), l.value.as_str())))
+    }
+}
+
 /// Hands out queriers. Implementations are shared between threads.
 pub trait Queryable: Send + Sync {
     /// A querier over the inclusive range `[mint, maxt]`.
@@ -31,7 +72,17 @@ pub trait Queryable: Send + Sync {
 /// Reads a consistent view of committed data.
 pub trait Querier {
     /// Series matching every matcher that have samples in range, sorted by labels.
-    fn select(&self, matchers: &[Matcher]) -> Result<SeriesSet<'_>, StorageError>;
+    fn select(&self, matchers: &[Matcher]) -> Result<SeriesSet<'_>, StorageError> {
+        self.select_shard(matchers, Shard::WHOLE)
+    }
+
+    /// The part `shard` of [`select`](Self::select): series outside it are skipped before
+    /// their samples are read.
+    fn select_shard(
+        &self,
+        matchers: &[Matcher],
+        shard: Shard,
+    ) -> Result<SeriesSet<'_>, StorageError>;
 
     /// [`select`](Self::select), collected (tests, small selections).
     fn select_all(&self, matchers: &[Matcher]) -> Result<Vec<Series>, StorageError> {

@@ -8,7 +8,7 @@ use crate::index::{ChunkMeta, IndexReader};
 use crate::meta::BlockMeta;
 use crate::tombstones::{Interval, Tombstones, read_tombstones, write_tombstones};
 use ember_model::{Labels, Matcher, Timestamp};
-use ember_storage::Series;
+use ember_storage::{Series, Shard};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -94,9 +94,11 @@ impl Block {
         matchers: &[Matcher],
         mint: Timestamp,
         maxt: Timestamp,
+        shard: Shard,
     ) -> Result<BlockSeries, TsdbError> {
         Ok(BlockSeries {
             block: self.clone(),
+            shard,
             refs: self.matching_refs(matchers)?.into_iter(),
             // A copy, so deletions are not blocked while the iterator lives.
             tombstones: self.tombstones.read().expect("tombstones lock").clone(),
@@ -136,6 +138,7 @@ impl Block {
 /// The series of one block a select found, decoded one by one.
 pub(crate) struct BlockSeries {
     block: Arc<Block>,
+    shard: Shard,
     refs: std::vec::IntoIter<u64>,
     tombstones: Tombstones,
     mint: Timestamp,
@@ -176,6 +179,9 @@ impl Iterator for BlockSeries {
             let r = self.refs.next()?;
             if let Err(e) = block.index.series_into(r, &mut labels, &mut self.metas) {
                 return Some(Err(TsdbError::block(&block.dir, e)));
+            }
+            if !self.shard.contains(labels.iter().copied()) {
+                continue;
             }
             let (mint, maxt) = (self.mint, self.maxt);
             self.metas.retain(|m| m.maxt >= mint && m.mint <= maxt);

@@ -13,7 +13,7 @@ use crate::metrics::DbStats;
 use ember_model::{Labels, Matcher, Timestamp};
 use ember_storage::{
     AppendError, Appendable, Appender, Metadata, Querier, Queryable, Series, SeriesRef, SeriesSet,
-    StorageError,
+    Shard, StorageError,
 };
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
@@ -660,7 +660,7 @@ fn storage_error(e: impl std::fmt::Display) -> StorageError {
 
 impl DbQuerier {
     fn labels_of(&self, matchers: &[Matcher]) -> Result<Vec<Labels>, StorageError> {
-        let (blocks, head) = self.sources(matchers);
+        let (blocks, head) = self.sources(matchers, Shard::WHOLE);
         let mut all = std::collections::BTreeSet::new();
         for b in &blocks {
             all.extend(
@@ -676,12 +676,16 @@ impl DbQuerier {
 impl DbQuerier {
     /// Series matching `matchers` from every block and the head, merged into one label
     /// order, each decoded when reached.
-    fn series(&self, matchers: &[Matcher]) -> Result<MergedSeries<'static>, StorageError> {
-        let (blocks, head) = self.sources(matchers);
+    fn series(
+        &self,
+        matchers: &[Matcher],
+        shard: Shard,
+    ) -> Result<MergedSeries<'static>, StorageError> {
+        let (blocks, head) = self.sources(matchers, shard);
         let mut sources: Vec<SeriesIter<'static>> = Vec::with_capacity(blocks.len() + 1);
         for b in blocks {
             let series = b
-                .select(matchers, self.mint, self.maxt)
+                .select(matchers, self.mint, self.maxt, shard)
                 .map_err(storage_error)?;
             sources.push(Box::new(series.map(|r| r.map_err(storage_error))));
         }
@@ -697,6 +701,7 @@ impl DbQuerier {
     fn sources(
         &self,
         matchers: &[Matcher],
+        shard: Shard,
     ) -> (Vec<Arc<Block>>, impl Iterator<Item = Series> + use<>) {
         let loaded = self.db.blocks.read().expect("blocks lock");
         let mut blocks = self.blocks.clone();
@@ -705,7 +710,10 @@ impl DbQuerier {
                 blocks.push(b.clone());
             }
         }
-        let head = self.db.head.select_series(matchers, self.mint, self.maxt);
+        let head = self
+            .db
+            .head
+            .select_series(matchers, self.mint, self.maxt, shard);
         (blocks, head)
     }
 }
@@ -752,8 +760,12 @@ impl Iterator for MergedSeries<'_> {
 }
 
 impl Querier for DbQuerier {
-    fn select(&self, matchers: &[Matcher]) -> Result<SeriesSet<'_>, StorageError> {
-        Ok(Box::new(self.series(matchers)?))
+    fn select_shard(
+        &self,
+        matchers: &[Matcher],
+        shard: Shard,
+    ) -> Result<SeriesSet<'_>, StorageError> {
+        Ok(Box::new(self.series(matchers, shard)?))
     }
 
     fn label_names(&self, matchers: &[Matcher]) -> Result<Vec<String>, StorageError> {

@@ -4,7 +4,7 @@
 //! what Ember wrote.
 
 use ember_model::{Labels, MatchType, Matcher};
-use ember_storage::{Appendable, Queryable, Series};
+use ember_storage::{Appendable, Queryable, Series, Shard};
 use ember_testkit::{Prometheus, http_get, require_binary};
 use ember_tsdb::{Db, DbOptions};
 use std::path::Path;
@@ -128,6 +128,38 @@ fn head_is_cut_into_blocks_and_every_sample_stays_queryable() {
     let mut app = db.appender();
     let labels = Labels::from_pairs([("__name__", "db_test_metric"), ("i", "0")]);
     assert!(app.append(0, &labels, start, 1.0).is_err());
+}
+
+/// The shards of a selection partition it: every series of blocks and head comes out of
+/// exactly one shard, whole (block and head samples merged), in label order.
+#[test]
+fn shards_partition_a_selection_across_blocks_and_head() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = open_keeping_all(dir.path());
+    fill(&db, 100 * 2 * HOUR, 5);
+    db.compact().unwrap();
+    assert_eq!(
+        db.blocks().len(),
+        1,
+        "the selection spans a block and the head"
+    );
+    let whole = all(&db);
+    let q = db.querier(i64::MIN, i64::MAX).unwrap();
+    let matchers = [Matcher::new(MatchType::Regex, "__name__", ".+").unwrap()];
+    let count = 3;
+    let mut from_shards = Vec::new();
+    for index in 0..count {
+        let part: Vec<Series> = q
+            .select_shard(&matchers, Shard { index, count })
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert!(!part.is_empty(), "20 series leave no shard of 3 empty");
+        assert!(part.windows(2).all(|w| w[0].labels < w[1].labels));
+        from_shards.extend(part);
+    }
+    from_shards.sort_by(|a, b| a.labels.cmp(&b.labels));
+    assert_eq!(from_shards, whole);
 }
 
 #[test]

@@ -60,33 +60,33 @@ pub(crate) enum Value {
     Matrix(Vec<RangeSeries>),
 }
 
-/// Range-vector input of a function: the series and, per step, the window `(end - range, end]`.
-pub(crate) struct RangeInput {
-    pub(crate) series: Vec<RangeSeries>,
+/// The windows `(end - range, end]` a range expression is evaluated for, one per step.
+pub(crate) struct Windows {
     pub(crate) range_ms: i64,
     /// Window end per step (after `@` and `offset`).
     pub(crate) ends: Vec<i64>,
 }
 
-impl RangeInput {
-    /// Calls `f(step, window)` for every step whose window holds at least one point.
-    pub(crate) fn for_each_window(
-        &self,
-        series: &RangeSeries,
-        mut f: impl FnMut(usize, &[(i64, f64)]),
-    ) {
-        let pts = &series.points;
+impl Windows {
+    /// Calls `f(step, window)` for every step whose window holds at least one of `points`.
+    pub(crate) fn for_each(&self, points: &[(i64, f64)], mut f: impl FnMut(usize, &[(i64, f64)])) {
         for (i, &end) in self.ends.iter().enumerate() {
             let start = end - self.range_ms;
             // Windows move forward with the steps except under `@`, so search each time;
             // it is logarithmic and keeps `@` correct.
-            let lo = pts.partition_point(|p| p.0 <= start);
-            let hi = pts.partition_point(|p| p.0 <= end);
+            let lo = points.partition_point(|p| p.0 <= start);
+            let hi = points.partition_point(|p| p.0 <= end);
             if lo < hi {
-                f(i, &pts[lo..hi]);
+                f(i, &points[lo..hi]);
             }
         }
     }
+}
+
+/// Range-vector input of a function: the series and the windows.
+pub(crate) struct RangeInput {
+    pub(crate) series: Vec<RangeSeries>,
+    pub(crate) windows: Windows,
 }
 
 /// Per-query evaluation state.
@@ -107,19 +107,24 @@ pub(crate) struct Evaluator<'a> {
     pub(crate) peak_samples: u64,
 }
 
+/// Fails once `deadline` has passed.
+pub(crate) fn check_deadline(deadline: Option<Instant>) -> Result<(), QueryError> {
+    match deadline {
+        Some(d) if Instant::now() > d => Err(QueryError {
+            kind: crate::value::ErrorKind::Timeout,
+            message: "query timed out in expression evaluation".into(),
+        }),
+        _ => Ok(()),
+    }
+}
+
 pub(crate) const TOO_MANY_SAMPLES: &str =
     "query processing would load too many samples into memory in query execution";
 
 impl Evaluator<'_> {
     /// Fails once the query has run past its deadline.
     pub(crate) fn check_deadline(&self) -> Result<(), QueryError> {
-        match self.deadline {
-            Some(d) if Instant::now() > d => Err(QueryError {
-                kind: crate::value::ErrorKind::Timeout,
-                message: "query timed out in expression evaluation".into(),
-            }),
-            _ => Ok(()),
-        }
+        check_deadline(self.deadline)
     }
 
     /// Fails when one step would hold more samples than allowed.
@@ -242,10 +247,10 @@ impl RangeInput {
     /// The raw points of the last step's window of every series (an instant query of a
     /// range expression).
     fn windowed_at_last_step(self) -> Vec<RangeSeries> {
-        let Some(&end) = self.ends.last() else {
+        let Some(&end) = self.windows.ends.last() else {
             return Vec::new();
         };
-        let start = end - self.range_ms;
+        let start = end - self.windows.range_ms;
         self.series
             .into_iter()
             .filter_map(|mut s| {

@@ -1,8 +1,8 @@
 //! Range-vector functions: one kernel per window, applied series by series.
 
-use super::{absent_result, warn_quantile_range};
-use crate::ast::{Call, ValueType};
-use crate::eval::{Evaluator, Grid, RangeInput, StepSeries, Value};
+use super::{absent_result, unparen, warn_quantile_range};
+use crate::ast::{Call, Expr, ValueType};
+use crate::eval::{Evaluator, Grid, RangeInput, RangeSeries, StepSeries, Value, Windows};
 use crate::math;
 use crate::value::QueryError;
 
@@ -94,13 +94,10 @@ pub(super) fn range_function(name: &str) -> Option<RangeFn> {
 }
 
 /// `rate` and `increase` expect counters; Prometheus infers that from the name suffix.
-fn warn_not_counter(ev: &mut Evaluator<'_>, input: &RangeInput) {
+fn warn_not_counter<'a>(ev: &mut Evaluator<'_>, names: impl IntoIterator<Item = &'a str>) {
     const SUFFIXES: [&str; 4] = ["_total", "_sum", "_count", "_bucket"];
-    for s in &input.series {
-        let Some(name) = s.labels.metric_name() else {
-            continue;
-        };
-        if !s.drop_name && !SUFFIXES.iter().any(|suffix| name.ends_with(suffix)) {
+    for name in names {
+        if !SUFFIXES.iter().any(|suffix| name.ends_with(suffix)) {
             ev.info(format!(
                 "PromQL info: metric might not be a counter, name does not end in _total/_sum/_count/_bucket: {name:?}"
             ));
@@ -144,42 +141,71 @@ pub(super) fn eval_range_function(
     if name == "quantile_over_time" {
         warn_quantile_range(ev, &scalars[0]);
     }
+    let counter_check = matches!(name, "rate" | "increase");
+    let keeps_name = matches!(name, "last_over_time" | "first_over_time");
+    let apply = |windows: &Windows, s: RangeSeries| {
+        apply_windows(f, windows, s, grid, &scalars, keeps_name)
+    };
+    // A selector argument is read and reduced series by series: no raw samples are kept.
+    if let (Expr::Matrix(m), false) = (unparen(matrix_arg), name == "absent_over_time") {
+        let (selected, _) = ev.map_matrix_selector(m, grid, |s: &StepSeries| &s.labels, apply)?;
+        if counter_check {
+            warn_not_counter(ev, selected.names.iter().map(String::as_str));
+        }
+        return Ok(Value::Vector(selected.series));
+    }
     let input: RangeInput = ev.eval_range(matrix_arg, grid)?;
-    if matches!(name, "rate" | "increase") {
-        warn_not_counter(ev, &input);
+    if counter_check {
+        let names = input
+            .series
+            .iter()
+            .filter(|s| !s.drop_name)
+            .filter_map(|s| s.labels.metric_name());
+        warn_not_counter(ev, names.collect::<Vec<_>>());
     }
     if name == "absent_over_time" {
         let mut values = vec![Some(1.0); grid.len];
         for s in &input.series {
-            input.for_each_window(s, |i, _| values[i] = None);
+            input.windows.for_each(&s.points, |i, _| values[i] = None);
         }
         return Ok(Value::Vector(absent_result(matrix_arg, values)));
     }
-    let keeps_name = matches!(name, "last_over_time" | "first_over_time");
-    let mut out = Vec::with_capacity(input.series.len());
-    for s in &input.series {
-        let mut values = vec![None; grid.len];
-        let mut any = false;
-        input.for_each_window(s, |i, w| {
-            let ctx = RangeCtx {
-                end: input.ends[i],
-                step_time: grid.time(i),
-                range_ms: input.range_ms,
-                param: scalars.first().map_or(0.0, |p| p[i]),
-                param2: scalars.get(1).map_or(0.0, |p| p[i]),
-            };
-            if let Some(v) = f(&ctx, w) {
-                values[i] = Some(v);
-                any = true;
-            }
-        });
-        if any {
-            out.push(StepSeries {
-                labels: s.labels.clone(),
-                values,
-                drop_name: s.drop_name || !keeps_name,
-            });
-        }
-    }
+    let windows = &input.windows;
+    let out = input
+        .series
+        .into_iter()
+        .filter_map(|s| apply(windows, s))
+        .collect();
     Ok(Value::Vector(out))
+}
+
+/// `f` over every window of series `s`; `None` when no window gave a value.
+fn apply_windows(
+    f: RangeFn,
+    windows: &Windows,
+    s: RangeSeries,
+    grid: &Grid,
+    scalars: &[Vec<f64>],
+    keeps_name: bool,
+) -> Option<StepSeries> {
+    let mut values = vec![None; grid.len];
+    let mut any = false;
+    windows.for_each(&s.points, |i, w| {
+        let ctx = RangeCtx {
+            end: windows.ends[i],
+            step_time: grid.time(i),
+            range_ms: windows.range_ms,
+            param: scalars.first().map_or(0.0, |p| p[i]),
+            param2: scalars.get(1).map_or(0.0, |p| p[i]),
+        };
+        if let Some(v) = f(&ctx, w) {
+            values[i] = Some(v);
+            any = true;
+        }
+    });
+    any.then_some(StepSeries {
+        labels: s.labels,
+        values,
+        drop_name: s.drop_name || !keeps_name,
+    })
 }

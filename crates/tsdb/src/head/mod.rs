@@ -21,7 +21,7 @@ use crate::head::series::{ChunkSink, MemSeries, decode_into};
 use ember_model::{Labels, Matcher, Timestamp};
 use ember_storage::{
     AppendError, Appendable, Appender, Metadata, Querier, Queryable, Series, SeriesRef, SeriesSet,
-    StorageError,
+    Shard, StorageError,
 };
 use ember_wal::Wal;
 use ember_wal::record::{self, RecordType, RefSample};
@@ -324,31 +324,29 @@ impl HeadInner {
         matchers: &[Matcher],
         mint: Timestamp,
         maxt: Timestamp,
+        shard: Shard,
     ) -> Vec<(Labels, Vec<ClosedChunk>)> {
         let refs = self
             .postings
             .read()
             .expect("postings lock")
             .select(matchers);
-        let snapshots: Vec<(Arc<MemSeries>, Vec<ClosedChunk>)> = {
-            let _consistent = self.commit_lock.read().expect("commit lock");
-            refs.into_iter()
-                .filter_map(|r| self.get(r))
-                .filter_map(|s| {
-                    let chunks = s.data.lock().expect("series lock").snapshot(
-                        mint,
-                        maxt,
-                        self.disk.as_ref(),
-                    );
-                    (!chunks.is_empty()).then_some((s, chunks))
-                })
-                .collect()
-        };
-        let labels = self.labels_of(snapshots.iter().map(|(s, _)| s.as_ref()));
+        let series: Vec<Arc<MemSeries>> = refs.into_iter().filter_map(|r| self.get(r)).collect();
+        // Labels first, so a shard copies only its own series' chunks.
+        let labels = self.labels_of(series.iter().map(Arc::as_ref));
+        let _consistent = self.commit_lock.read().expect("commit lock");
         labels
             .into_iter()
-            .zip(snapshots)
-            .map(|(l, (_, chunks))| (l, chunks))
+            .zip(series)
+            .filter(|(labels, _)| shard.contains_labels(labels))
+            .filter_map(|(labels, s)| {
+                let chunks =
+                    s.data
+                        .lock()
+                        .expect("series lock")
+                        .snapshot(mint, maxt, self.disk.as_ref());
+                (!chunks.is_empty()).then_some((labels, chunks))
+            })
             .collect()
     }
 
@@ -622,8 +620,9 @@ impl Head {
         matchers: &[Matcher],
         mint: Timestamp,
         maxt: Timestamp,
+        shard: Shard,
     ) -> impl Iterator<Item = Series> + use<> {
-        let mut snapshot = self.0.snapshot(matchers, mint, maxt);
+        let mut snapshot = self.0.snapshot(matchers, mint, maxt, shard);
         snapshot.sort_by(|a, b| a.0.cmp(&b.0));
         snapshot.into_iter().filter_map(move |(labels, chunks)| {
             let mut samples = Vec::new();
@@ -691,7 +690,7 @@ impl Head {
         ];
         let mut out: Vec<(Labels, Vec<ClosedChunk>)> = self
             .0
-            .snapshot(&all, mint, maxt - 1)
+            .snapshot(&all, mint, maxt - 1, Shard::WHOLE)
             .into_iter()
             .map(|(labels, chunks)| {
                 (
@@ -1066,7 +1065,7 @@ struct HeadQuerier {
 impl HeadQuerier {
     fn matching_labels(&self, matchers: &[Matcher]) -> Vec<Labels> {
         self.head
-            .snapshot(matchers, self.mint, self.maxt)
+            .snapshot(matchers, self.mint, self.maxt, Shard::WHOLE)
             .into_iter()
             .map(|(l, _)| l)
             .collect()
@@ -1074,8 +1073,12 @@ impl HeadQuerier {
 }
 
 impl Querier for HeadQuerier {
-    fn select(&self, matchers: &[Matcher]) -> Result<SeriesSet<'_>, StorageError> {
-        let series = Head(self.head.clone()).select_series(matchers, self.mint, self.maxt);
+    fn select_shard(
+        &self,
+        matchers: &[Matcher],
+        shard: Shard,
+    ) -> Result<SeriesSet<'_>, StorageError> {
+        let series = Head(self.head.clone()).select_series(matchers, self.mint, self.maxt, shard);
         Ok(Box::new(series.map(Ok)))
     }
 
