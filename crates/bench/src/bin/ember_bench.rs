@@ -8,7 +8,8 @@
 
 use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand};
-use ember_bench::report::{chart, markdown};
+use ember_bench::report::{chart, dashboard, markdown};
+use ember_bench::run::dashboard::DashboardPlan;
 use ember_bench::run::{self, Plan, scrape_config};
 use ember_bench::system::SystemKind;
 use ember_bench::workload::{Churn, TargetServer, Workload, WorkloadParams};
@@ -31,6 +32,9 @@ enum Command {
     Run(RunArgs),
     /// Only serve the simulated targets (until Ctrl-C) and write a scrape config for them.
     Targets(TargetsArgs),
+    /// Dashboard query latency on the same stored data: one day of the dashboard dataset
+    /// (10,000 series) remote-written into each system, then the queries timed.
+    Queries(QueriesArgs),
 }
 
 /// Parses `90`, `90s`, `15m` or `1h`.
@@ -120,18 +124,65 @@ struct RunArgs {
     /// for the cores and their figures are not comparable with a sequential run's).
     #[arg(long)]
     concurrent: bool,
-    #[arg(long, default_value = "target/release/ember")]
-    ember: PathBuf,
-    #[arg(long, default_value = "/usr/bin/prometheus")]
-    prometheus: PathBuf,
-    #[arg(long, default_value = "/usr/bin/victoria-metrics")]
-    victoria_metrics: PathBuf,
+    #[command(flatten)]
+    binaries: Binaries,
     /// Keep data directories, configs and logs here (default: a temporary directory,
     /// removed at the end).
     #[arg(long)]
     workdir: Option<PathBuf>,
     /// The Markdown report; the chart and the raw figures go beside it (.png, .json).
     #[arg(long, default_value = "target/ember-bench/report.md")]
+    report: PathBuf,
+    /// Relative tolerance when comparing answers.
+    #[arg(long, default_value_t = 1e-6)]
+    tolerance: f64,
+}
+
+/// Where each system's binary is.
+#[derive(Args)]
+struct Binaries {
+    #[arg(long, default_value = "target/release/ember")]
+    ember: PathBuf,
+    #[arg(long, default_value = "/usr/bin/prometheus")]
+    prometheus: PathBuf,
+    #[arg(long, default_value = "/usr/bin/victoria-metrics")]
+    victoria_metrics: PathBuf,
+}
+
+impl Binaries {
+    /// The binaries of `systems`, checked to exist and made absolute (each system starts
+    /// in its own work directory).
+    fn resolve(&self, systems: &[SystemKind]) -> anyhow::Result<Vec<(SystemKind, PathBuf)>> {
+        let binary = |kind| match kind {
+            SystemKind::Ember => self.ember.clone(),
+            SystemKind::Prometheus => self.prometheus.clone(),
+            SystemKind::VictoriaMetrics => self.victoria_metrics.clone(),
+        };
+        let systems: Vec<(SystemKind, PathBuf)> =
+            systems.iter().map(|k| (*k, binary(*k))).collect();
+        run::check_binaries(&systems)?;
+        Ok(systems
+            .into_iter()
+            .map(|(kind, path)| Ok((kind, std::fs::canonicalize(&path)?)))
+            .collect::<std::io::Result<Vec<_>>>()?)
+    }
+}
+
+#[derive(Args)]
+struct QueriesArgs {
+    /// Systems to load and query, in this order.
+    #[arg(long, value_delimiter = ',', default_value = "ember,prometheus")]
+    systems: Vec<SystemKind>,
+    #[command(flatten)]
+    binaries: Binaries,
+    /// Timed runs of each query, after one warm-up run.
+    #[arg(long, default_value_t = 10)]
+    runs: usize,
+    /// Keep data directories and logs here (default: a temporary directory, removed).
+    #[arg(long)]
+    workdir: Option<PathBuf>,
+    /// The Markdown report; the raw figures go beside it (.json).
+    #[arg(long, default_value = "target/ember-bench/queries.md")]
     report: PathBuf,
     /// Relative tolerance when comparing answers.
     #[arg(long, default_value_t = 1e-6)]
@@ -180,6 +231,65 @@ fn runner_runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .build()?)
 }
 
+/// The work directory: `chosen`, or a temporary one that lives as long as the returned
+/// guard and is then removed.
+fn workdir(chosen: Option<&PathBuf>) -> anyhow::Result<(PathBuf, Option<tempfile::TempDir>)> {
+    let (dir, temp) = match chosen {
+        Some(dir) => (dir.clone(), None),
+        None => {
+            let temp = tempfile::Builder::new().prefix("ember-bench-").tempdir()?;
+            (temp.path().to_path_buf(), Some(temp))
+        }
+    };
+    std::fs::create_dir_all(&dir)?;
+    Ok((dir, temp))
+}
+
+/// Writes `text` to `path`, creating its directory.
+fn write_report(path: &std::path::Path, text: &str) -> anyhow::Result<()> {
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    std::fs::write(path, text).with_context(|| format!("write {}", path.display()))
+}
+
+/// Writes the Markdown report to `path` and the raw figures beside it (.json), prints the
+/// report, and warns when Ember's answers differed from Prometheus's.
+fn publish(
+    path: &std::path::Path,
+    md: &str,
+    figures: &impl serde::Serialize,
+    mismatches: usize,
+) -> anyhow::Result<()> {
+    write_report(path, md)?;
+    write_report(
+        &path.with_extension("json"),
+        &serde_json::to_string_pretty(figures)?,
+    )?;
+    println!("{md}");
+    eprintln!("report: {}", path.display());
+    if mismatches > 0 {
+        eprintln!("{mismatches} answers of Ember differ from Prometheus's; see the report");
+    }
+    Ok(())
+}
+
+fn queries(args: QueriesArgs) -> anyhow::Result<()> {
+    let systems = args.binaries.resolve(&args.systems)?;
+    let (workdir, _temp) = workdir(args.workdir.as_ref())?;
+    let plan = DashboardPlan {
+        systems,
+        workdir,
+        keep_data: args.workdir.is_some(),
+        runs: args.runs,
+        tolerance: args.tolerance,
+    };
+    raise_open_file_limit();
+    let report = runner_runtime()?.block_on(run::dashboard::run(&plan))?;
+    let md = dashboard::render(&report);
+    publish(&args.report, &md, &report, report.mismatches())
+}
+
 fn run(args: RunArgs) -> anyhow::Result<()> {
     let quick = args.quick;
     let pick = |value: Option<Duration>, quick_s: u64, full_s: u64| {
@@ -189,28 +299,8 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
     let ingest = pick(args.duration, 60, 1200);
     let warmup = pick(args.warmup, 20, 300);
     anyhow::ensure!(warmup < ingest, "--warmup must be shorter than --duration");
-    let binary = |kind| match kind {
-        SystemKind::Ember => args.ember.clone(),
-        SystemKind::Prometheus => args.prometheus.clone(),
-        SystemKind::VictoriaMetrics => args.victoria_metrics.clone(),
-    };
-    let systems: Vec<(SystemKind, PathBuf)> =
-        args.systems.iter().map(|k| (*k, binary(*k))).collect();
-    run::check_binaries(&systems)?;
-    // Absolute paths: each system starts in its own work directory.
-    let systems = systems
-        .into_iter()
-        .map(|(kind, path)| Ok((kind, std::fs::canonicalize(&path)?)))
-        .collect::<std::io::Result<Vec<_>>>()?;
-    // A temporary work directory lives until the end of `run` and is then removed.
-    let (workdir, _temp) = match &args.workdir {
-        Some(dir) => (dir.clone(), None),
-        None => {
-            let temp = tempfile::Builder::new().prefix("ember-bench-").tempdir()?;
-            (temp.path().to_path_buf(), Some(temp))
-        }
-    };
-    std::fs::create_dir_all(&workdir)?;
+    let systems = args.binaries.resolve(&args.systems)?;
+    let (workdir, _temp) = workdir(args.workdir.as_ref())?;
     let plan = Plan {
         workload,
         mode: if quick { "quick" } else { "full" }.to_string(),
@@ -243,21 +333,7 @@ fn run(args: RunArgs) -> anyhow::Result<()> {
         }
     };
     let md = markdown::render(&report, chart_name.as_deref().filter(|_| chart_ok));
-    std::fs::write(&args.report, &md)
-        .with_context(|| format!("write {}", args.report.display()))?;
-    std::fs::write(
-        args.report.with_extension("json"),
-        serde_json::to_string_pretty(&report)?,
-    )?;
-    println!("{md}");
-    eprintln!("report: {}", args.report.display());
-    if report.mismatches() > 0 {
-        eprintln!(
-            "{} answers of Ember differ from Prometheus's; see the report",
-            report.mismatches()
-        );
-    }
-    Ok(())
+    publish(&args.report, &md, &report, report.mismatches())
 }
 
 fn serve_targets(args: TargetsArgs) -> anyhow::Result<()> {
@@ -285,6 +361,7 @@ fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Command::Run(args) => run(args),
         Command::Targets(args) => serve_targets(args),
+        Command::Queries(args) => queries(args),
     }
 }
 

@@ -1,7 +1,8 @@
 //! The Markdown report: a header saying what ran where, then one table per group of
 //! figures with each system's value and Ember's ratio to each peer.
 
-use super::{Figure, KEY_FIGURES, MIB, QueryKind, Report, SystemFigures};
+use super::{AnswerCheck, Figure, KEY_FIGURES, MIB, QueryKind, Report, SystemFigures};
+use crate::measure::machine::Machine;
 use crate::measure::stats;
 use crate::system::SystemKind;
 use std::fmt::Write as _;
@@ -29,6 +30,17 @@ pub fn format_number(v: f64, digits: usize) -> String {
         "" => format!("{sign}{grouped}"),
         _ => format!("{sign}{grouped}.{frac}"),
     }
+}
+
+/// The report header's line saying what machine the run was on.
+pub(crate) fn machine_line(m: &Machine) -> String {
+    format!(
+        "- Machine: {}, {} cores, {} GiB memory, Linux {}",
+        m.cpu_model,
+        m.cores,
+        format_number(m.memory_bytes as f64 / (MIB * 1024.0), 1),
+        m.kernel
+    )
 }
 
 fn cell(v: Option<f64>, digits: usize) -> String {
@@ -91,14 +103,7 @@ fn header(report: &Report, chart: Option<&str>, out: &mut String) {
     let p = &report.plan;
     let _ = writeln!(out, "# Side by side: Ember, Prometheus, VictoriaMetrics\n");
     let _ = writeln!(out, "- Date: {}", report.date);
-    let _ = writeln!(
-        out,
-        "- Machine: {}, {} cores, {} GiB memory, Linux {}",
-        m.cpu_model,
-        m.cores,
-        format_number(m.memory_bytes as f64 / (MIB * 1024.0), 1),
-        m.kernel
-    );
+    let _ = writeln!(out, "{}", machine_line(m));
     let versions: Vec<String> = report
         .systems
         .iter()
@@ -177,21 +182,22 @@ fn query_table(report: &Report, kind: QueryKind, p99: bool) -> String {
     table(report, &rows)
 }
 
-fn answers(report: &Report, out: &mut String) {
-    if report.answers.is_empty() {
+/// The answer checks as a table, after a line saying how they were compared.
+pub(crate) fn answers(checks: &[AnswerCheck], tolerance: f64, out: &mut String) {
+    if checks.is_empty() {
         return;
     }
     let _ = writeln!(
         out,
         "## Answers\n\nEach query's answers compared point by point (relative tolerance {}); \
          VictoriaMetrics extrapolates `rate` differently, so its differences are informational.\n",
-        report.plan.tolerance
+        tolerance
     );
     let _ = writeln!(
         out,
         "| query | kind | compared | result |\n|---|---|---|---|"
     );
-    for a in &report.answers {
+    for a in checks {
         let c = &a.comparison;
         let verdict = if c.matches() {
             format!("same ({} series, {} points)", c.common_series, c.points)
@@ -328,7 +334,7 @@ pub fn render(report: &Report, chart: Option<&str>) -> String {
     ] {
         let _ = writeln!(out, "## {title}\n\n{}", query_table(report, kind, p99));
     }
-    answers(report, &mut out);
+    answers(&report.answers, report.plan.tolerance, &mut out);
     let noisy: Vec<&SystemFigures> = report
         .systems
         .iter()

@@ -2,6 +2,7 @@
 //! ([`markdown`]) and a PNG chart ([`chart`]).
 
 pub mod chart;
+pub mod dashboard;
 pub mod markdown;
 
 use crate::compare::Comparison;

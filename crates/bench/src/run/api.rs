@@ -64,6 +64,25 @@ impl Api {
         Ok(body)
     }
 
+    /// Posts a snappy-compressed remote-write `body` to `/api/v1/write`.
+    pub(crate) async fn remote_write(&self, body: Vec<u8>) -> anyhow::Result<()> {
+        let resp = self
+            .client
+            .post(format!("{}/api/v1/write", self.base))
+            .header("Content-Encoding", "snappy")
+            .header("Content-Type", "application/x-protobuf")
+            .header("X-Prometheus-Remote-Write-Version", "0.1.0")
+            .body(body)
+            .send()
+            .await?;
+        let status = resp.status();
+        if !status.is_success() {
+            let body = resp.text().await?;
+            bail!("remote write: HTTP {status}: {}", truncate(&body));
+        }
+        Ok(())
+    }
+
     /// Runs `query`; returns the client-side latency (until the whole body arrived) and
     /// the response's `data` object.
     pub(crate) async fn query(&self, query: &str, at: At) -> anyhow::Result<(Duration, Value)> {

@@ -2,6 +2,7 @@
 //! [`Report`]. Every process started here listens on 127.0.0.1 and is stopped by its pid.
 
 mod api;
+pub mod dashboard;
 mod logs;
 mod phases;
 mod process;
@@ -11,13 +12,12 @@ pub mod scrape_config;
 mod system_run;
 mod version;
 
-use crate::compare;
+use crate::compare::{self, Answer};
 use crate::measure::machine::Machine;
-use crate::report::{AnswerCheck, PlanSummary, Report};
+use crate::report::{AnswerCheck, PlanSummary, QueryKind, Report};
 use crate::system::SystemKind;
 use crate::workload::Workload;
 use anyhow::bail;
-use phases::Answers;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -62,33 +62,44 @@ pub fn check_binaries(systems: &[(SystemKind, PathBuf)]) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Compares every system's answers with Prometheus's (the reference), or Ember's with
-/// VictoriaMetrics' when Prometheus did not run.
-fn check_answers(answers: &[(SystemKind, Answers)], tolerance: f64) -> Vec<AnswerCheck> {
-    let find = |kind| answers.iter().find(|(k, _)| *k == kind).map(|(_, a)| a);
-    let reference = [SystemKind::Prometheus, SystemKind::VictoriaMetrics]
+/// A free port on 127.0.0.1 for a system to listen on.
+fn free_port() -> std::io::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}
+
+/// Compares every system's answers `(system, query, kind, answer)` with Prometheus's (the
+/// reference), or with VictoriaMetrics' when Prometheus did not run.
+fn compare_with_prometheus<'a>(
+    answers: impl IntoIterator<Item = (SystemKind, &'a str, QueryKind, &'a Answer)>,
+    tolerance: f64,
+) -> Vec<AnswerCheck> {
+    let answers: Vec<_> = answers.into_iter().collect();
+    let ran = |kind| answers.iter().any(|a| a.0 == kind);
+    let Some(reference) = [SystemKind::Prometheus, SystemKind::VictoriaMetrics]
         .into_iter()
-        .find_map(|k| find(k).map(|a| (k, a)));
-    let Some((reference, expected)) = reference else {
+        .find(|k| ran(*k))
+    else {
         return Vec::new();
     };
     let mut checks = Vec::new();
-    for (kind, got) in answers.iter().filter(|(k, _)| *k != reference) {
-        for (query, qkind, answer) in got {
-            let wanted = expected.iter().find(|(q, k, _)| q == query && k == qkind);
-            let Some((_, _, wanted)) = wanted else {
-                continue;
-            };
-            checks.push(AnswerCheck {
-                query: query.to_string(),
-                kind: *qkind,
-                left: *kind,
-                right: reference,
-                informational: *kind == SystemKind::VictoriaMetrics
-                    || reference == SystemKind::VictoriaMetrics,
-                comparison: compare::compare(answer, wanted, tolerance),
-            });
-        }
+    for &(kind, query, qkind, answer) in answers.iter().filter(|a| a.0 != reference) {
+        let wanted = answers
+            .iter()
+            .find(|a| a.0 == reference && a.1 == query && a.2 == qkind);
+        let Some(&(_, _, _, wanted)) = wanted else {
+            continue;
+        };
+        checks.push(AnswerCheck {
+            query: query.to_string(),
+            kind: qkind,
+            left: kind,
+            right: reference,
+            informational: kind == SystemKind::VictoriaMetrics
+                || reference == SystemKind::VictoriaMetrics,
+            comparison: compare::compare(answer, wanted, tolerance),
+        });
     }
     checks
 }
@@ -146,7 +157,12 @@ pub async fn run(plan: &Plan, generator: &tokio::runtime::Handle) -> anyhow::Res
             step_s: window.step_s,
         },
         systems,
-        answers: check_answers(&answers, plan.tolerance),
+        answers: compare_with_prometheus(
+            answers
+                .iter()
+                .flat_map(|(kind, a)| a.iter().map(move |(q, k, a)| (*kind, *q, *k, a))),
+            plan.tolerance,
+        ),
         notes,
     })
 }
@@ -154,14 +170,19 @@ pub async fn run(plan: &Plan, generator: &tokio::runtime::Handle) -> anyhow::Res
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::compare::Answer;
-    use crate::report::QueryKind;
     use serde_json::json;
 
-    fn answer(value: &str) -> Answers {
+    fn answer(value: &str) -> Answer {
         let data =
             json!({"resultType": "vector", "result": [{"metric": {}, "value": [10, value]}]});
-        vec![("q", QueryKind::Instant, Answer::parse(&data, 0).unwrap())]
+        Answer::parse(&data, 0).unwrap()
+    }
+
+    fn check_answers(all: &[(SystemKind, Answer)], tolerance: f64) -> Vec<AnswerCheck> {
+        compare_with_prometheus(
+            all.iter().map(|(k, a)| (*k, "q", QueryKind::Instant, a)),
+            tolerance,
+        )
     }
 
     #[test]

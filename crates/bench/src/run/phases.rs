@@ -145,7 +145,8 @@ pub(crate) async fn ingest(
     })
 }
 
-async fn time_query(
+/// One warm-up run, then `runs` timed ones; their latencies and the last answer.
+pub(crate) async fn time_query(
     api: &Api,
     query: &str,
     at: At,

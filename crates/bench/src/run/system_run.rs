@@ -6,7 +6,7 @@ use super::phases::{self, Answers, Launch, log};
 use super::process::Signal;
 use super::queries::Window;
 use super::sampler::RssSampler;
-use super::{Plan, logs, scrape_config, version};
+use super::{Plan, free_port, logs, scrape_config, version};
 use crate::report::SystemFigures;
 use crate::system::SystemKind;
 use crate::workload::TargetServer;
@@ -21,12 +21,6 @@ pub(crate) struct Outcome {
     pub(crate) figures: SystemFigures,
     pub(crate) answers: Answers,
     pub(crate) notes: Vec<String>,
-}
-
-fn free_port() -> std::io::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port())
 }
 
 /// Waits until every target has served a sample later than `eval_ms`, so the system holds
