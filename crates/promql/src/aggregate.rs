@@ -20,7 +20,7 @@ pub(crate) fn eval_aggregate(
         (None, _) => Param::None,
     };
     match (&param, agg.op) {
-        (Param::Scalar(k), AggregateOp::Topk | AggregateOp::Bottomk)
+        (Param::Scalar(k), AggregateOp::Topk | AggregateOp::Bottomk | AggregateOp::Limitk)
             if k.iter().any(|k| k.is_nan()) =>
         {
             return Err(QueryError::execution("Parameter value is NaN"));
@@ -42,10 +42,19 @@ pub(crate) fn eval_aggregate(
                 Some(math::quantile(q[i], vals))
             })
         }
-        (AggregateOp::Limitk | AggregateOp::LimitRatio, _) => {
-            return Err(QueryError::bad_data(
-                "limitk and limit_ratio are not supported yet",
-            ));
+        (AggregateOp::Limitk, Param::Scalar(k)) => {
+            // The first k members present at each step, in input order.
+            keep_members(input, &groups, grid.len, |i, present| {
+                count_k(k[i], present.len())
+            })
+        }
+        (AggregateOp::LimitRatio, Param::Scalar(r)) => {
+            let ratios = capped_ratios(ev, &r);
+            let offsets: Vec<f64> = input.iter().map(|s| ratio_offset(&s.labels)).collect();
+            keep_members(input, &groups, grid.len, |i, present| {
+                present.retain(|&(m, _)| ratio_keeps(ratios[i], offsets[m]));
+                present.len()
+            })
         }
         (op, _) => reduce(&input, &groups, grid.len, |_, vals| simple(op, vals)),
     };
@@ -168,41 +177,60 @@ fn select_k(
     top: bool,
     steps: usize,
 ) -> Vec<StepSeries> {
+    keep_members(input, groups, steps, |i, present| {
+        present.sort_by(|a, b| match (a.1.is_nan(), b.1.is_nan()) {
+            (true, true) => std::cmp::Ordering::Equal,
+            (true, false) => std::cmp::Ordering::Greater,
+            (false, true) => std::cmp::Ordering::Less,
+            _ if top => b.1.total_cmp(&a.1),
+            _ => a.1.total_cmp(&b.1),
+        });
+        count_k(k[i], present.len())
+    })
+}
+
+/// How many of `available` members a `k` parameter keeps.
+fn count_k(k: f64, available: usize) -> usize {
+    if k < 1.0 {
+        0
+    } else {
+        k.min(available as f64) as usize
+    }
+}
+
+/// The series a `topk`-like operator keeps: per group and step, `choose(step, present)`
+/// may reorder and shorten the present members `(index, value)` and returns how many of
+/// the first ones are kept. Kept series keep their labels and only their kept steps; an
+/// instant query lists them in the order chosen, a range query in input order.
+fn keep_members(
+    input: Vec<StepSeries>,
+    groups: &Groups,
+    steps: usize,
+    mut choose: impl FnMut(usize, &mut Vec<(usize, f64)>) -> usize,
+) -> Vec<StepSeries> {
     let mut keep = vec![vec![false; steps]; input.len()];
-    let mut rank_order: Vec<usize> = Vec::with_capacity(input.len());
-    let mut cand: Vec<(usize, f64)> = Vec::new();
+    let mut chosen_order: Vec<usize> = Vec::with_capacity(input.len());
+    let mut present: Vec<(usize, f64)> = Vec::new();
     for members in &groups.members {
         for i in 0..steps {
-            let kk = k[i];
-            cand.clear();
-            cand.extend(
+            present.clear();
+            present.extend(
                 members
                     .iter()
                     .filter_map(|&m| input[m].values[i].map(|v| (m, v))),
             );
-            cand.sort_by(|a, b| match (a.1.is_nan(), b.1.is_nan()) {
-                (true, true) => std::cmp::Ordering::Equal,
-                (true, false) => std::cmp::Ordering::Greater,
-                (false, true) => std::cmp::Ordering::Less,
-                _ if top => b.1.total_cmp(&a.1),
-                _ => a.1.total_cmp(&b.1),
-            });
-            let n = if kk < 1.0 {
-                0
-            } else {
-                (kk.min(cand.len() as f64)) as usize
-            };
-            for &(m, _) in &cand[..n] {
+            let n = choose(i, &mut present);
+            for &(m, _) in &present[..n] {
                 keep[m][i] = true;
                 if steps == 1 {
-                    rank_order.push(m);
+                    chosen_order.push(m);
                 }
             }
         }
     }
     let mut input: Vec<Option<StepSeries>> = input.into_iter().map(Some).collect();
     let order: Vec<usize> = if steps == 1 {
-        rank_order
+        chosen_order
     } else {
         (0..input.len()).collect()
     };
@@ -221,6 +249,43 @@ fn select_k(
         }
     }
     out
+}
+
+/// `limit_ratio`'s ratios capped to [-1, 1], with Prometheus's warning when one was not.
+fn capped_ratios(ev: &mut Evaluator<'_>, ratios: &[f64]) -> Vec<f64> {
+    ratios
+        .iter()
+        .map(|&r| {
+            let capped = r.clamp(-1.0, 1.0);
+            if capped != r {
+                ev.warn(format!(
+                    "PromQL warning: ratio value should be between -1 and 1, got {}, capping to {}",
+                    format_float(r),
+                    format_float(capped)
+                ));
+            }
+            capped
+        })
+        .collect()
+}
+
+/// Where a series falls in [0, 1]: its label-set hash as Prometheus computes it
+/// (xxHash64 of every name and value, each followed by 0xff) over the largest hash.
+fn ratio_offset(labels: &Labels) -> f64 {
+    let mut bytes = Vec::with_capacity(256);
+    for l in labels.iter() {
+        bytes.extend_from_slice(l.name.as_bytes());
+        bytes.push(0xff);
+        bytes.extend_from_slice(l.value.as_bytes());
+        bytes.push(0xff);
+    }
+    xxhash_rust::xxh64::xxh64(&bytes, 0) as f64 / u64::MAX as f64
+}
+
+/// A positive ratio keeps the series below it, a negative one those at or above
+/// `1 + ratio`: `r` and `r - 1` keep complementary sets.
+fn ratio_keeps(ratio: f64, offset: f64) -> bool {
+    (ratio >= 0.0 && offset < ratio) || (ratio < 0.0 && offset >= 1.0 + ratio)
 }
 
 /// Go's `strconv.FormatFloat(v, 'f', -1, 64)`.

@@ -1,20 +1,13 @@
 //! Engine bugs found by the differential test against a real Prometheus
 //! (`crates/ember/tests/query_diff.rs`), pinned as test scripts in Prometheus's format.
 
-use ember_promql::promqltest::run_script;
-
-fn check(script: &str) {
-    let results = run_script(script);
-    assert!(!results.is_empty(), "no evals in the script");
-    let failed: Vec<_> = results.iter().filter(|r| r.failure.is_some()).collect();
-    assert!(failed.is_empty(), "{failed:#?}");
-}
+use ember_promql::promqltest::assert_script_passes;
 
 /// `clamp` returns nothing only when min > max; a NaN bound compares false, so the
 /// values become NaN (Go's `math.Max`/`math.Min` propagate NaN).
 #[test]
 fn clamp_with_a_nan_bound_yields_nan() {
-    check(
+    assert_script_passes(
         r#"
 load 1m
   m{a="1"} 3
@@ -37,7 +30,7 @@ eval range from 0 to 2m step 1m clamp(m, scalar(nope), 5)
 /// labels are the same: one series, not two with the same labels.
 #[test]
 fn or_merges_series_with_the_same_labels() {
-    check(
+    assert_script_passes(
         r#"
 load 1m
   m{a="1"} 1 _ _ _ _ _ _ _ 2
@@ -55,7 +48,7 @@ eval range from 0 to 10m step 5m m or label_replace(vector(7), "a", "1", "", "")
 /// The native-histogram functions exist and ignore float samples (Ember has no others).
 #[test]
 fn native_histogram_functions_ignore_floats() {
-    check(
+    assert_script_passes(
         r#"
 load 1m
   m_bucket{le="1"} 1
@@ -104,5 +97,5 @@ fn long_reads_split_over_threads_keep_every_series_in_order() {
         // Samples at minutes 61..=180 average to minute 120.5.
         script += &format!("  {{i=\"{i:02}\"}} {}\n", 120.5 * (i + 1) as f64);
     }
-    check(&script);
+    assert_script_passes(&script);
 }

@@ -49,6 +49,14 @@ pub fn run_script(script: &str) -> Vec<EvalResult> {
     run_script_with(script, &test_engine(), MemStorage::new)
 }
 
+/// Runs `script` and panics, listing the failures, unless it has evals and all pass.
+pub fn assert_script_passes(script: &str) {
+    let results = run_script(script);
+    assert!(!results.is_empty(), "no evals in the script");
+    let failed: Vec<_> = results.iter().filter(|r| r.failure.is_some()).collect();
+    assert!(failed.is_empty(), "{failed:#?}");
+}
+
 /// Runs `script`, calling `new_storage` at the start and for every `clear`.
 pub fn run_script_with<S: Appendable + Queryable>(
     script: &str,
