@@ -187,11 +187,15 @@ pub(crate) fn answers(checks: &[AnswerCheck], tolerance: f64, out: &mut String) 
     if checks.is_empty() {
         return;
     }
+    let vm_note = if checks.iter().any(|a| a.informational) {
+        "; VictoriaMetrics extrapolates `rate` differently, so its differences are informational"
+    } else {
+        ""
+    };
     let _ = writeln!(
         out,
-        "## Answers\n\nEach query's answers compared point by point (relative tolerance {}); \
-         VictoriaMetrics extrapolates `rate` differently, so its differences are informational.\n",
-        tolerance
+        "## Answers\n\nEach query's answers compared point by point (relative tolerance \
+         {tolerance}){vm_note}.\n"
     );
     let _ = writeln!(
         out,

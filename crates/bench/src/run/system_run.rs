@@ -1,5 +1,5 @@
 //! One system's run: start it on fresh targets and an empty data directory, ingest, measure
-//! CPU and memory, time the queries, flush to disk, kill and recover, stop.
+//! CPU and memory, flush to disk, time the queries, kill and recover, stop.
 
 use super::api::Api;
 use super::phases::{self, Answers, Launch, log};
@@ -116,13 +116,14 @@ pub(crate) async fn run(
     };
     let series_by_query = count("count({__name__=~\".+\"})").await;
     let targets_up = count("count(up == 1)").await;
-    let (queries, answers) =
-        phases::queries(kind, &api, window, epoch_ms, plan.query_runs, &mut notes).await;
-
+    // Flushed now, at the same point of every run, so that each system's flush holds as
+    // many samples per series: bytes per sample fall as series grow longer.
     let disk = phases::disk(kind, &api, &data)
         .await
         .map_err(|e| note(&mut notes, format!("disk figures unavailable: {e:#}")))
         .ok();
+    let (queries, answers) =
+        phases::queries(kind, &api, window, epoch_ms, plan.query_runs, &mut notes).await;
 
     log(kind, "SIGKILL and restart on the same data");
     let restart =

@@ -68,23 +68,24 @@ fn map_series<T: Send>(
     } else {
         1
     };
-    if shards == 1 {
-        return read(Shard::WHOLE);
-    }
     let count = shards as u32;
-    let parts = std::thread::scope(|scope| {
-        let read = &read;
-        let others: Vec<_> = (1..count)
-            .map(|index| scope.spawn(move || read(Shard { index, count })))
-            .collect();
-        let mut parts = vec![read(Shard { index: 0, count })];
-        parts.extend(
-            others
-                .into_iter()
-                .map(|h| h.join().expect("selector thread panicked")),
-        );
-        parts
-    });
+    let parts = if shards == 1 {
+        vec![read(Shard::WHOLE)]
+    } else {
+        std::thread::scope(|scope| {
+            let read = &read;
+            let others: Vec<_> = (1..count)
+                .map(|index| scope.spawn(move || read(Shard { index, count })))
+                .collect();
+            let mut parts = vec![read(Shard { index: 0, count })];
+            parts.extend(
+                others
+                    .into_iter()
+                    .map(|h| h.join().expect("selector thread panicked")),
+            );
+            parts
+        })
+    };
     let parts = parts.into_iter().collect::<Result<Vec<_>, _>>()?;
     let mut per_step = vec![0; steps];
     let mut names = Vec::new();
@@ -106,7 +107,10 @@ fn map_series<T: Send>(
 }
 
 /// Merges lists each in label order into one.
-fn merge_by_labels<T>(lists: Vec<Vec<T>>, labels_of: fn(&T) -> &Labels) -> Vec<T> {
+fn merge_by_labels<T>(mut lists: Vec<Vec<T>>, labels_of: fn(&T) -> &Labels) -> Vec<T> {
+    if lists.len() == 1 {
+        return lists.pop().expect("one list");
+    }
     let mut out = Vec::with_capacity(lists.iter().map(Vec::len).sum());
     let mut lists: Vec<_> = lists
         .into_iter()
