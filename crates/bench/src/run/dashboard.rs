@@ -7,7 +7,7 @@
 use super::api::{Api, At};
 use super::phases::{Launch, log, time_query};
 use super::process::{Process, Signal};
-use super::{compare_with_prometheus, free_port, version};
+use super::{compare_with_prometheus, empty_data_dir, free_port, version};
 use crate::measure::machine::Machine;
 use crate::measure::{self_metrics, stats};
 use crate::report::QueryKind;
@@ -45,11 +45,7 @@ struct Running {
 
 async fn start(plan: &DashboardPlan, kind: SystemKind, binary: &Path) -> anyhow::Result<Running> {
     let dir = plan.workdir.join(kind.id());
-    let data = dir.join("data");
-    if data.exists() {
-        std::fs::remove_dir_all(&data).with_context(|| format!("clear {}", data.display()))?;
-    }
-    std::fs::create_dir_all(&data)?;
+    let data = empty_data_dir(&dir)?;
     // No targets: every sample arrives by remote write.
     let config = dir.join("empty.yml");
     std::fs::write(
@@ -102,13 +98,13 @@ async fn load(systems: &[Running], end_ms: i64) -> anyhow::Result<u64> {
         if batch[0].len() < STEPS_PER_WRITE && step + 1 < steps {
             continue;
         }
+        samples += (series.len() * batch[0].len()) as u64;
         let body = ember_testkit::remote_write_body(
             series
                 .iter()
                 .zip(batch.iter_mut())
                 .map(|(s, points)| (s.labels.clone(), std::mem::take(points))),
         );
-        samples += (series.len() * STEPS_PER_WRITE.min(step + 1)) as u64;
         let writes = systems.iter().map(|s| s.api.remote_write(body.clone()));
         for (s, result) in systems.iter().zip(futures::future::join_all(writes).await) {
             result.with_context(|| format!("{} refused samples at step {step}", s.kind.title()))?;

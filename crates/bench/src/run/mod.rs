@@ -17,7 +17,7 @@ use crate::measure::machine::Machine;
 use crate::report::{AnswerCheck, PlanSummary, QueryKind, Report};
 use crate::system::SystemKind;
 use crate::workload::Workload;
-use anyhow::bail;
+use anyhow::{Context as _, bail};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -67,6 +67,16 @@ fn free_port() -> std::io::Result<u16> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?
         .local_addr()?
         .port())
+}
+
+/// `dir/data`, emptied (a kept work directory may hold an earlier run's data).
+fn empty_data_dir(dir: &std::path::Path) -> anyhow::Result<PathBuf> {
+    let data = dir.join("data");
+    if data.exists() {
+        std::fs::remove_dir_all(&data).with_context(|| format!("clear {}", data.display()))?;
+    }
+    std::fs::create_dir_all(&data)?;
+    Ok(data)
 }
 
 /// Compares every system's answers `(system, query, kind, answer)` with Prometheus's (the

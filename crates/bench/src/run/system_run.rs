@@ -6,7 +6,7 @@ use super::phases::{self, Answers, Launch, log};
 use super::process::Signal;
 use super::queries::Window;
 use super::sampler::RssSampler;
-use super::{Plan, free_port, logs, scrape_config, version};
+use super::{Plan, empty_data_dir, free_port, logs, scrape_config, version};
 use crate::report::SystemFigures;
 use crate::system::SystemKind;
 use crate::workload::TargetServer;
@@ -44,11 +44,7 @@ pub(crate) async fn run(
     binary: &Path,
 ) -> anyhow::Result<Outcome> {
     let dir = plan.workdir.join(kind.id());
-    let data = dir.join("data");
-    if data.exists() {
-        std::fs::remove_dir_all(&data).with_context(|| format!("clear {}", data.display()))?;
-    }
-    std::fs::create_dir_all(&data)?;
+    let data = empty_data_dir(&dir)?;
     let interval = Duration::from_millis(plan.workload.params().interval_ms);
     let window = Window::new(plan.ingest.as_secs(), interval.as_secs());
     let mut notes = Vec::new();

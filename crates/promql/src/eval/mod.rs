@@ -135,6 +135,14 @@ impl Evaluator<'_> {
         Ok(())
     }
 
+    /// Checks a selector's per-step sample counts against the limit, then adds them to
+    /// the query's statistics.
+    pub(crate) fn account_samples(&mut self, per_step: &[usize]) -> Result<(), QueryError> {
+        self.check_samples(per_step.iter().copied().max().unwrap_or(0))?;
+        self.count_samples(per_step);
+        Ok(())
+    }
+
     /// Adds a selector's per-step sample counts to the query's statistics. Selectors
     /// inside a subquery are evaluated on the subquery's own grid; their counts are
     /// discarded there (Prometheus counts only the subquery's output windows).

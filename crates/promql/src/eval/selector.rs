@@ -177,8 +177,7 @@ impl Evaluator<'_> {
                 })
             },
         )?;
-        self.check_samples(selected.per_step.iter().copied().max().unwrap_or(0))?;
-        self.count_samples(&selected.per_step);
+        self.account_samples(&selected.per_step)?;
         Ok(selected.series)
     }
 
@@ -233,8 +232,7 @@ impl Evaluator<'_> {
                 )
             },
         )?;
-        self.check_samples(selected.per_step.iter().copied().max().unwrap_or(0))?;
-        self.count_samples(&selected.per_step);
+        self.account_samples(&selected.per_step)?;
         Ok((selected, windows))
     }
 

@@ -161,7 +161,7 @@ pub(super) fn eval_range_function(
             .iter()
             .filter(|s| !s.drop_name)
             .filter_map(|s| s.labels.metric_name());
-        warn_not_counter(ev, names.collect::<Vec<_>>());
+        warn_not_counter(ev, names);
     }
     if name == "absent_over_time" {
         let mut values = vec![Some(1.0); grid.len];

@@ -331,21 +331,45 @@ impl HeadInner {
             .read()
             .expect("postings lock")
             .select(matchers);
-        let series: Vec<Arc<MemSeries>> = refs.into_iter().filter_map(|r| self.get(r)).collect();
-        // Labels first, so a shard copies only its own series' chunks.
-        let labels = self.labels_of(series.iter().map(Arc::as_ref));
-        let _consistent = self.commit_lock.read().expect("commit lock");
-        labels
+        let series = refs.into_iter().filter_map(|r| self.get(r));
+        // A shard needs the labels to choose its series: resolved first, they spare it
+        // copying other shards' chunks. The whole selection resolves labels only for the
+        // series with chunks in range.
+        let candidates: Vec<(Option<Labels>, Arc<MemSeries>)> = if shard == Shard::WHOLE {
+            series.map(|s| (None, s)).collect()
+        } else {
+            let series: Vec<Arc<MemSeries>> = series.collect();
+            let labels = self.labels_of(series.iter().map(Arc::as_ref));
+            labels
+                .into_iter()
+                .zip(series)
+                .filter(|(labels, _)| shard.contains_labels(labels))
+                .map(|(labels, s)| (Some(labels), s))
+                .collect()
+        };
+        let snapshots: Vec<(Option<Labels>, Arc<MemSeries>, Vec<ClosedChunk>)> = {
+            let _consistent = self.commit_lock.read().expect("commit lock");
+            candidates
+                .into_iter()
+                .filter_map(|(labels, s)| {
+                    let chunks = s.data.lock().expect("series lock").snapshot(
+                        mint,
+                        maxt,
+                        self.disk.as_ref(),
+                    );
+                    (!chunks.is_empty()).then_some((labels, s, chunks))
+                })
+                .collect()
+        };
+        let unresolved = snapshots.iter().filter(|(l, _, _)| l.is_none());
+        let mut resolved = self
+            .labels_of(unresolved.map(|(_, s, _)| s.as_ref()))
+            .into_iter();
+        snapshots
             .into_iter()
-            .zip(series)
-            .filter(|(labels, _)| shard.contains_labels(labels))
-            .filter_map(|(labels, s)| {
-                let chunks =
-                    s.data
-                        .lock()
-                        .expect("series lock")
-                        .snapshot(mint, maxt, self.disk.as_ref());
-                (!chunks.is_empty()).then_some((labels, chunks))
+            .map(|(labels, _, chunks)| {
+                let labels = labels.or_else(|| resolved.next());
+                (labels.expect("one label set per snapshot"), chunks)
             })
             .collect()
     }
